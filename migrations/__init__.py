@@ -1,0 +1,1 @@
+"""Numbered schema migrations; applied by `server.store.migrate`."""

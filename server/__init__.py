@@ -1,0 +1,3 @@
+"""Onset: the incident triage server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""GET /v1/incidents and /v1/incidents/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from server.api.ingest import limit_arg
+from server.auth import requires
+from server.engine.model import STATES
+from server.errors import NotFound, ValidationFailed, json_response
+from server.store import incidents
+from server.timefmt import iso
+
+bp = Blueprint("incidents", __name__)
+
+_TIMES = ("onset", "opened_at", "updated_at", "recovering_since", "resolved_at")
+
+
+def present(incident: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of an incident: RFC 3339 times, the primary family spelled out."""
+    body = {k: v for k, v in incident.items() if k not in ("analysis", "snapshots", "service", "env",
+                                                             "step", "error_code")}
+    body["family"] = {k: incident[k] for k in ("service", "env", "step", "error_code")}
+    for name in _TIMES:
+        body[name] = iso(incident.get(name))
+    analysis = incident.get("analysis")
+    if analysis is not None:
+        body["origin"] = analysis.get("origin")
+        body["reasons"] = analysis.get("cause", {}).get("reasons", [])
+        body["next_checks"] = analysis.get("next_checks", [])
+        body["sample_traces"] = analysis.get("sample_traces", [])
+        body["detection"] = analysis.get("detection", {})
+    if "families" in incident:
+        body["families"] = [{**f, "joined_at": iso(f["joined_at"])} for f in incident["families"]]
+    if "transitions" in incident:
+        body["transitions"] = [{**t, "at": iso(t["at"])} for t in incident["transitions"]]
+    return body
+
+
+@bp.get("/v1/incidents")
+@requires("read")
+def list_incidents():
+    state = request.args.get("state", "all")
+    if state not in (*STATES, "all"):
+        raise ValidationFailed("bad state", {"state": [f"must be one of {', '.join((*STATES, 'all'))}"]})
+    rows = incidents.list_incidents(None if state == "all" else state, limit_arg())
+    return json_response({"incidents": [present(r) for r in rows]})
+
+
+@bp.get("/v1/incidents/<incident_id>")
+@requires("read")
+def get_incident(incident_id: str):
+    incident = incidents.get_incident(incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", {"incident_id": ["unknown"]})
+    return json_response(present(incident))

@@ -1,0 +1,32 @@
+"""create_app(settings): wires the store, blueprints, auth and errors. Importing does nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from server.api import health, incidents, ingest
+from server.config import Settings, load_settings
+from server.errors import register_error_handlers
+from server.store.db import open_database
+
+BLUEPRINTS = (health.bp, ingest.bp, incidents.bp)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """A Flask app bound to the database named by `settings` (default: the environment).
+
+    Migrations are not applied here: `onset serve` and `onset migrate` do that once,
+    before workers start.
+    """
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.config["ONSET"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = None  # bodies are capped after decompression in ingest.body
+    open_database(settings.resolved_database_url, synchronous=settings.sqlite_synchronous)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,1 @@
+"""Parse, validate and write what senders send. Nothing here knows about Flask."""

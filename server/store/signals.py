@@ -1,0 +1,132 @@
+"""Signals (deploys, dependency trouble, crashes, config changes) and service versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import peewee
+
+from server.engine.model import Change
+from server.store import db as store
+
+
+class Signal(peewee.Model):
+    signal_id = peewee.TextField(unique=True)
+    received_at = peewee.FloatField()
+    ts = peewee.FloatField()
+    type = peewee.TextField()
+    service = peewee.TextField()
+    env = peewee.TextField()
+    source = peewee.TextField(null=True)
+    reason = peewee.TextField(null=True)
+    message = peewee.TextField(null=True)
+    attributes = peewee.TextField()
+    extra = peewee.TextField()
+
+    class Meta:
+        database = store.db
+        table_name = "signals"
+
+
+@dataclass(frozen=True)
+class SignalRecord:
+    signal_id: str
+    received_at: float
+    ts: float
+    type: str
+    service: str
+    env: str
+    source: str | None
+    reason: str | None
+    message: str | None
+    attributes: dict[str, Any]
+    extra: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API shape: unknown top-level fields the sender gave come back at top level."""
+        body = dict(self.extra)
+        body.update(
+            signal_id=self.signal_id, received_at=self.received_at, ts=self.ts, type=self.type,
+            service=self.service, env=self.env, source=self.source, reason=self.reason,
+            message=self.message, attributes=self.attributes,
+        )
+        return body
+
+    def as_change(self) -> Change:
+        return Change(self.signal_id, self.type, self.service, self.ts, self.reason, self.message,
+                      self.attributes)
+
+
+_COLUMNS = "signal_id, received_at, ts, type, service, env, source, reason, message, attributes, extra"
+
+
+def insert_signals(records: Sequence[SignalRecord]) -> None:
+    """Insert signals. Call inside a write transaction."""
+    store.executemany(
+        f"INSERT INTO signals ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(r.signal_id, r.received_at, r.ts, r.type, r.service, r.env, r.source, r.reason, r.message,
+          orjson.dumps(r.attributes).decode(), orjson.dumps(r.extra).decode()) for r in records],
+    )
+
+
+def _record(row: tuple) -> SignalRecord:
+    return SignalRecord(*row[:9], orjson.loads(row[9]), orjson.loads(row[10]))
+
+
+def query_signals(*, service: str | None = None, env: str | None = None, type: str | None = None,
+                  source: str | None = None, since: float | None = None, until: float | None = None,
+                  limit: int = 100) -> list[SignalRecord]:
+    """Signals matching every given filter, oldest first; ties broken by signal_id."""
+    where, params = [], []
+    for column, value in (("service", service), ("env", env), ("type", type), ("source", source)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        where.append("ts >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("ts < ?")
+        params.append(until)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = store.fetchall(
+        f"SELECT {_COLUMNS} FROM signals{clause} ORDER BY ts, signal_id LIMIT ?", (*params, limit)
+    )
+    return [_record(r) for r in rows]
+
+
+def changes_near(services: Iterable[str], lo: float, hi: float, limit: int = 200) -> list[Change]:
+    """Deploy, dependency, runtime and config signals of `services`, and dependency signals
+    naming one of them as the troubled dependency, with ts in [lo, hi)."""
+    names = sorted(set(services))
+    if not names:
+        return []
+    marks = ", ".join("?" * len(names))
+    rows = store.fetchall(
+        f"SELECT {_COLUMNS} FROM signals WHERE ts >= ? AND ts < ?"
+        f" AND type IN ('deploy', 'dependency', 'runtime', 'config') AND service IN ({marks})"
+        " ORDER BY ts, signal_id LIMIT ?",
+        (lo, hi, *names, limit),
+    )
+    return [_record(r).as_change() for r in rows]
+
+
+def remember_version(service: str, env: str, version: str, ts: float) -> str | None:
+    """Record a (service, env, version) sighting. Returns the previous version when this one
+    is new for a service that had another version before, else None."""
+    cursor = store.execute(
+        "INSERT INTO service_versions (service, env, version, first_seen) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (service, env, version) DO NOTHING",
+        (service, env, version, ts),
+    )
+    if cursor.rowcount != 1:
+        return None
+    row = store.fetchone(
+        "SELECT version FROM service_versions WHERE service = ? AND env = ? AND version <> ?"
+        " ORDER BY first_seen DESC LIMIT 1",
+        (service, env, version),
+    )
+    return row[0] if row else None
