@@ -58,7 +58,8 @@ def _time_arg(name: str) -> float | None:
 
 def limit_arg(default: int = 100, most: int = 1000) -> int:
     raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    # isascii: str.isdigit() also accepts digits int() cannot read, such as "²".
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
         raise ValidationFailed("bad limit", {"limit": [f"must be an integer from 1 to {most}"]})
     return int(raw)
 

@@ -17,7 +17,7 @@ def read_body(stream: IO[bytes], content_encoding: str | None, max_bytes: int) -
     """
     raw = stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"body exceeds {max_bytes} bytes")
+        raise PayloadTooLarge(f"body exceeds {max_bytes} bytes", {"body": [f"larger than {max_bytes} bytes"]})
     encoding = (content_encoding or "identity").strip().lower()
     if encoding in ("", "identity"):
         return raw
@@ -32,12 +32,17 @@ def read_body(stream: IO[bytes], content_encoding: str | None, max_bytes: int) -
     try:
         body = inflater.decompress(raw, max_bytes + 1)
         if len(body) > max_bytes or inflater.unconsumed_tail:
-            raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes")
+            raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes",
+                                  {"body": [f"decompresses to more than {max_bytes} bytes"]})
         body += inflater.flush()
+        if not inflater.eof:
+            # zlib hands back what a cut-off stream held so far without complaint.
+            raise zlib.error("truncated stream")
     except zlib.error as exc:
         raise ValidationFailed(f"body is not valid {encoding}: {exc}", {"body": ["corrupt compressed data"]}) from None
     if len(body) > max_bytes:
-        raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes")
+        raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes",
+                              {"body": [f"decompresses to more than {max_bytes} bytes"]})
     return body
 
 

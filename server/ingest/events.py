@@ -18,12 +18,21 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from server.config import Settings
 from server.errors import PayloadTooLarge, ValidationFailed
-from server.ingest.fields import ENV_DEFAULT, MAX_ATTRIBUTES_BYTES, JsonObject, Timestamp, check_not_future
+from server.ingest.fields import (
+    ENV_DEFAULT,
+    MAX_ATTRIBUTES_BYTES,
+    TOO_DEEP_MESSAGE,
+    JsonObject,
+    Text,
+    Timestamp,
+    check_not_future,
+    encoded_size,
+)
 from server.store import db as store
 from server.store.events import EventRecord, insert_events
 from server.store.signals import SignalRecord, insert_signals, remember_version
 
-ID_PATTERN = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
+ID_PATTERN = re.compile(r"^[0-9A-Za-z_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
 KNOWN = frozenset({
     "ts", "service", "env", "version", "kind", "peer", "step", "status", "error_code", "duration_ms",
     "trace_id", "span_id", "parent_span_id", "user_id", "attributes",
@@ -32,8 +41,8 @@ LIMITS = {"service": 128, "env": 64, "version": 128, "peer": 256, "step": 256, "
           "user_id": 256}
 
 
-def _text(name: str, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(1, LIMITS[name]), **kwargs)
+def _text(name: str, **kwargs: Any) -> Text:
+    return Text(validate=validate.Length(1, LIMITS[name]), **kwargs)
 
 
 def _ident(**kwargs: Any) -> fields.String:
@@ -73,7 +82,10 @@ class EventSchema(Schema):
         attributes = data.get("attributes") or {}
         if extra:
             attributes = {**extra, **attributes}
-            if len(orjson.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
+            size = encoded_size(attributes)
+            if size is None:
+                raise ValidationError(f"with unknown top-level fields {TOO_DEEP_MESSAGE}", "attributes")
+            if size > MAX_ATTRIBUTES_BYTES:
                 raise ValidationError(f"with unknown top-level fields must encode to at most"
                                       f" {MAX_ATTRIBUTES_BYTES} bytes", "attributes")
         data["attributes"] = attributes
@@ -102,43 +114,94 @@ def _finish(d: dict, now: float, skew: float) -> EventRecord | dict:
     )
 
 
+_ID_MATCH = ID_PATTERN.match
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+_new_record = tuple.__new__
+_SERVICE_MAX, _ENV_MAX, _VERSION_MAX, _PEER_MAX, _STEP_MAX, _ERROR_CODE_MAX, _USER_ID_MAX = (
+    LIMITS[name] for name in ("service", "env", "version", "peer", "step", "error_code", "user_id"))
+
+
 def _fast(item: Any, now: float, skew: float) -> EventRecord | dict | None:
-    """The record for an item made only of well-formed known fields; None to ask the schema."""
+    """The record for an item made only of well-formed known fields; None to ask the schema.
+
+    Runs once per ingested event, so it is written flat: every check inline, one lookup per
+    field, one JSON encoding of the attributes (sorting keys changes no length, so the
+    encoding that is stored also decides the size check).
+    """
     if type(item) is not dict or not KNOWN.issuperset(item):
         return None
-    for name, cap in LIMITS.items():
-        value = item.get(name)
-        if value is not None and (type(value) is not str or not 0 < len(value) <= cap):
-            return None
-    if type(item.get("service")) is not str or type(item.get("step")) is not str:
+    get = item.get
+    service = get("service")
+    if type(service) is not str or not 0 < len(service) <= _SERVICE_MAX or "\x00" in service:
         return None
-    if item.get("env", "") is None:
+    step = get("step")
+    if type(step) is not str or not 0 < len(step) <= _STEP_MAX or "\x00" in step:
         return None
-    ts = item.get("ts")
-    if ts is not None and (type(ts) not in (int, float) or not 0 <= ts < 1e11):
+    env = get("env", ENV_DEFAULT)
+    if type(env) is not str or not 0 < len(env) <= _ENV_MAX or "\x00" in env:
         return None
-    if item.get("kind", "request") not in ("request", "dependency"):
+    version = get("version")
+    if version is not None and (type(version) is not str or not 0 < len(version) <= _VERSION_MAX
+                                or "\x00" in version):
         return None
-    if item.get("kind") == "dependency" and not item.get("peer"):
+    peer = get("peer")
+    if peer is not None and (type(peer) is not str or not 0 < len(peer) <= _PEER_MAX or "\x00" in peer):
         return None
-    if item.get("status") not in (None, "ok", "error"):
+    error_code = get("error_code")
+    if error_code is not None and (type(error_code) is not str or not 0 < len(error_code) <= _ERROR_CODE_MAX
+                                   or "\x00" in error_code):
         return None
-    duration = item.get("duration_ms")
-    if duration is not None and (type(duration) not in (int, float) or not 0 <= duration <= 1e9):
+    user_id = get("user_id")
+    if user_id is not None and (type(user_id) is not str or not 0 < len(user_id) <= _USER_ID_MAX
+                                or "\x00" in user_id):
         return None
-    for name in ("trace_id", "span_id", "parent_span_id"):
-        value = item.get(name)
-        if value is not None and (type(value) is not str or not ID_PATTERN.match(value)):
-            return None
-    attributes = item.get("attributes")
-    if attributes is not None and (type(attributes) is not dict or len(orjson.dumps(attributes)) > MAX_ATTRIBUTES_BYTES):
+    kind = get("kind", "request")
+    if kind != "request" and (kind != "dependency" or peer is None):
         return None
-    d = dict(item)
-    if ts is not None:
-        d["ts"] = float(ts)
+    status = get("status")
+    if status is None:
+        status = "ok" if error_code is None else "error"
+    elif status != "ok" and status != "error":
+        return None
+    if error_code is None and status == "error":
+        error_code = "unknown"
+    ts = get("ts")
+    if ts is None:
+        ts = now
+    elif (type(ts) is float or type(ts) is int) and 0 <= ts < 1e11:
+        ts = float(ts)
+    else:
+        return None
+    duration = get("duration_ms")
     if duration is not None:
-        d["duration_ms"] = float(duration)
-    return _finish(d, now, skew)
+        if (type(duration) is not float and type(duration) is not int) or not 0 <= duration <= 1e9:
+            return None
+        duration = float(duration)
+    trace_id = get("trace_id")
+    if trace_id is not None and (type(trace_id) is not str or _ID_MATCH(trace_id) is None):
+        return None
+    span_id = get("span_id")
+    if span_id is not None and (type(span_id) is not str or _ID_MATCH(span_id) is None):
+        return None
+    parent_span_id = get("parent_span_id")
+    if parent_span_id is not None and (type(parent_span_id) is not str or _ID_MATCH(parent_span_id) is None):
+        return None
+    attributes = get("attributes")
+    if attributes is not None:
+        if type(attributes) is not dict:
+            return None
+        try:
+            encoded = orjson.dumps(attributes, option=_SORT_KEYS)
+        except orjson.JSONEncodeError:  # nested too deep to write back
+            return None
+        if len(encoded) > MAX_ATTRIBUTES_BYTES:
+            return None
+        attributes = encoded.decode() if attributes else None
+    problem = check_not_future(ts, now, skew)
+    if problem:
+        return {"ts": [problem]}
+    return _new_record(EventRecord, (ts, now, service, env, version, kind, peer, step, status, error_code, duration,
+                                     trace_id, span_id, parent_span_id, user_id, attributes))
 
 
 def validate_event(item: Any, now: float, skew: float) -> EventRecord | dict:

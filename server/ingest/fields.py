@@ -11,6 +11,8 @@ from server.timefmt import parse_time
 
 MAX_ATTRIBUTES_BYTES = 16 * 1024
 ENV_DEFAULT = "production"
+NUL_MESSAGE = "must not contain NUL characters"
+TOO_DEEP_MESSAGE = "must not nest deeper than 254 levels"
 
 
 class Timestamp(fields.Field):
@@ -23,6 +25,25 @@ class Timestamp(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
+class Text(fields.String):
+    """A string that both backends can store: PostgreSQL TEXT rejects NUL characters."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError(NUL_MESSAGE)
+        return text
+
+
+def encoded_size(value: Any) -> int | None:
+    """Bytes of `value` as JSON, or None when it cannot be encoded: orjson reads JSON nested
+    1024 levels deep but writes at most 254, so a parsed body can still fail to encode."""
+    try:
+        return len(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return None
+
+
 class JsonObject(fields.Dict):
     """A JSON object whose encoding stays under a byte cap."""
 
@@ -32,7 +53,10 @@ class JsonObject(fields.Dict):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         result = super()._deserialize(value, attr, data, **kwargs)
-        if len(orjson.dumps(result)) > self.max_bytes:
+        size = encoded_size(result)
+        if size is None:
+            raise ValidationError(TOO_DEEP_MESSAGE)
+        if size > self.max_bytes:
             raise ValidationError(f"must encode to at most {self.max_bytes} bytes of JSON")
         return result
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from server.config import Settings
 from server.errors import ValidationFailed
 from server.ingest.events import BatchResult, items_of, new_signal_id
-from server.ingest.fields import ENV_DEFAULT, MAX_ATTRIBUTES_BYTES, JsonObject, Timestamp, check_not_future
+from server.ingest.fields import (
+    ENV_DEFAULT,
+    MAX_ATTRIBUTES_BYTES,
+    TOO_DEEP_MESSAGE,
+    JsonObject,
+    Text,
+    Timestamp,
+    check_not_future,
+    encoded_size,
+)
 from server.store import db as store
 from server.store.signals import SignalRecord, insert_signals
 
@@ -29,11 +37,11 @@ class SignalSchema(Schema):
         unknown = INCLUDE
 
     type = fields.String(required=True, validate=validate.OneOf(SIGNAL_TYPES))
-    service = fields.String(required=True, validate=validate.Length(1, 128))
-    env = fields.String(load_default=ENV_DEFAULT, validate=validate.Length(1, 64))
-    source = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, REASON_MAX))
-    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, MESSAGE_MAX))
+    service = Text(required=True, validate=validate.Length(1, 128))
+    env = Text(load_default=ENV_DEFAULT, validate=validate.Length(1, 64))
+    source = Text(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+    reason = Text(load_default=None, allow_none=True, validate=validate.Length(1, REASON_MAX))
+    message = Text(load_default=None, allow_none=True, validate=validate.Length(0, MESSAGE_MAX))
     ts = Timestamp(load_default=None, allow_none=True)
     attributes = JsonObject(load_default=dict, allow_none=True)
 
@@ -42,14 +50,14 @@ class DeploySchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    service = fields.String(required=True, validate=validate.Length(1, 128))
-    version = fields.String(required=True, validate=validate.Length(1, 128))
-    env = fields.String(load_default=ENV_DEFAULT, validate=validate.Length(1, 64))
-    commit = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
-    pr_url = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 2048))
-    author = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 256))
-    source = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
-    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, MESSAGE_MAX))
+    service = Text(required=True, validate=validate.Length(1, 128))
+    version = Text(required=True, validate=validate.Length(1, 128))
+    env = Text(load_default=ENV_DEFAULT, validate=validate.Length(1, 64))
+    commit = Text(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+    pr_url = Text(load_default=None, allow_none=True, validate=validate.Length(1, 2048))
+    author = Text(load_default=None, allow_none=True, validate=validate.Length(1, 256))
+    source = Text(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+    message = Text(load_default=None, allow_none=True, validate=validate.Length(0, MESSAGE_MAX))
     ts = Timestamp(load_default=None, allow_none=True)
     attributes = JsonObject(load_default=dict, allow_none=True)
 
@@ -72,7 +80,10 @@ def _load(schema: Schema, item: Any, now: float, skew: float) -> tuple[dict, dic
     except ValidationError as exc:
         return exc.messages if isinstance(exc.messages, dict) else {"_item": exc.messages}
     known, extra = _split_known(schema, data)
-    if extra and len(orjson.dumps(extra)) > MAX_ATTRIBUTES_BYTES:
+    size = encoded_size(extra) if extra else 0
+    if size is None:
+        return {"_item": [f"unknown fields {TOO_DEEP_MESSAGE}"]}
+    if size > MAX_ATTRIBUTES_BYTES:
         return {"_item": [f"unknown fields must encode to at most {MAX_ATTRIBUTES_BYTES} bytes"]}
     known["ts"] = now if known.get("ts") is None else known["ts"]
     problem = check_not_future(known["ts"], now, skew)

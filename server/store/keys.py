@@ -64,6 +64,8 @@ def create_key(name: str, scopes: tuple[str, ...], key: str | None = None) -> tu
 
 def verify_key(key: str) -> KeyInfo | None:
     """The key's info when `key` is a live key, else None. The hash comparison is constant-time."""
+    if "\x00" in key:
+        return None  # no stored key holds NUL, and PostgreSQL would refuse it as a parameter
     key_id = key_id_of(key) or "x" + hash_key(key)[:11]
     row = store.fetchone(
         "SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM api_keys WHERE key_id = ?",
