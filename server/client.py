@@ -38,6 +38,10 @@ class ApiClient:
             raise ApiFailure(f"{response.status_code}: {message}", response.status_code, body)
         return response
 
+    def get_bytes(self, path: str, **params: Any) -> bytes:
+        """The raw response body, as the server sent it."""
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None}).content
+
     def get_json(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
 

@@ -32,3 +32,25 @@ def parse_time(value: object) -> float:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     raise ValueError("must be an RFC 3339 timestamp or epoch seconds")
+
+
+def duration(seconds: float) -> str:
+    """`45s`, `12m`, `3h 5m`, `2d 4h`: a short, rounded length of time."""
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def relative_to_onset(offset_seconds: float) -> str:
+    """`3m before the onset` / `at the onset` / `40s after the onset`."""
+    if abs(offset_seconds) < 0.5:
+        return "at the onset"
+    return f"{duration(offset_seconds)} {'before' if offset_seconds < 0 else 'after'} the onset"

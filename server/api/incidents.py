@@ -6,11 +6,15 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from server.api.alerts import present_alert
 from server.api.ingest import limit_arg
 from server.auth import requires
 from server.engine.model import STATES
 from server.errors import NotFound, ValidationFailed, json_response
+from server.evidence.items import evidence_items
+from server.evidence.stored import current_snapshots
 from server.store import incidents
+from server.store.alerts import alerts_for_incident
 from server.timefmt import iso
 
 bp = Blueprint("incidents", __name__)
@@ -36,6 +40,14 @@ def present(incident: dict[str, Any]) -> dict[str, Any]:
         body["families"] = [{**f, "joined_at": iso(f["joined_at"])} for f in incident["families"]]
     if "transitions" in incident:
         body["transitions"] = [{**t, "at": iso(t["at"])} for t in incident["transitions"]]
+    if "snapshots" in incident:
+        current = current_snapshots(incident["snapshots"])
+        body["evidence"] = evidence_items(incident, current)
+        body["evidence_status"] = {
+            kind: {"status": snap.content.get("status"), "status_reason": snap.content.get("status_reason"),
+                   "phase": snap.phase, "captured_at": iso(snap.captured_at)}
+            for kind, snap in current.items()
+        }
     return body
 
 
@@ -55,4 +67,6 @@ def get_incident(incident_id: str):
     incident = incidents.get_incident(incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", {"incident_id": ["unknown"]})
-    return json_response(present(incident))
+    # Read live: an attached alert's status here is its current one (the evidence snapshot
+    # holds it as last captured).
+    return json_response({**present(incident), "alerts": [present_alert(a) for a in alerts_for_incident(incident_id)]})

@@ -16,13 +16,16 @@ from typing import Any
 
 from server.config import Settings
 from server.engine.classify import ClassifySettings, classify
+from server.engine.correlate import incident_facts, match_alerts
 from server.engine.detect import DetectSettings, Verdict, baseline_of, detect, judge
 from server.engine.grouping import group_families
 from server.engine.lifecycle import next_state
 from server.engine.model import Cause, Family, NextCheck, Origin, WindowCounts
 from server.engine.nextchecks import next_checks
 from server.engine.origin import find_origin
-from server.store import counters, events, incidents, signals
+from server.evidence.capture import evidence_rows
+from server.evidence.subject import Subject
+from server.store import alerts, counters, events, incidents, signals
 from server.store.events import bucket_of
 from server.store.incidents import NewIncident, OpenIncident, StateChange, TickWrites
 
@@ -121,6 +124,7 @@ class Engine:
         windows = Windows.at(now, self.settings.window_seconds, self.settings.bucket_seconds)
         lo, hi = windows.current
         open_now = incidents.open_incidents()
+        self.attach_alerts(open_now, now)
         owned = {f: inc for inc in open_now for f in inc.families}
 
         candidates = counters.families_with_errors(lo, hi, self.settings.min_count)
@@ -158,6 +162,8 @@ class Engine:
             doc["detection"] = detection_doc(group, fresh, counts)
             writes.new.append(NewIncident(new_id, primary, onset, now,
                                           {f: fresh[f].baseline for f in group}, cause.kind, cause.confidence, doc))
+            writes.snapshots += evidence_rows(Subject(new_id, primary, tuple(sorted(group)), onset, doc), now,
+                                              self.settings, opening=True)
             opened.append(new_id)
 
         for inc in open_now:
@@ -176,6 +182,20 @@ class Engine:
         return TickResult(tuple(opened) if committed else (), tuple(writes.changes) if committed else (),
                           committed, duration_ms)
 
+    def attach_alerts(self, open_now: list[OpenIncident], now: float) -> None:
+        """Attach alerts that match an open incident (engine.correlate), in their own write
+        before this tick captures evidence, so its alert snapshot lists them. An incident opened
+        in this tick gets its alerts in the next one."""
+        facts = [incident_facts(i.id, i.families, i.onset, i.analysis) for i in open_now]
+        if not facts:
+            return
+        window = self.settings.alert_match_window
+        candidates = alerts.alert_facts_since(min(f.onset for f in facts) - window, now)
+        traced = events.failing_families_of_traces(a.trace_id for a in candidates if a.trace_id)
+        known = alerts.attached_pairs(f.incident_id for f in facts)
+        alerts.attach_alerts([link for link in match_alerts(facts, candidates, traced, window, now)
+                              if (link.incident_id, link.alert_id) not in known], now)
+
     def _refresh(self, inc: OpenIncident, now: float, writes: TickWrites) -> None:
         """Re-analyse an open incident: late signals (a deploy reported after the fact, with a
         time before the onset) can change its cause."""
@@ -183,6 +203,8 @@ class Engine:
         doc["detection"] = inc.analysis.get("detection", {})
         if doc != inc.analysis or cause.kind != inc.cause or cause.confidence != inc.confidence:
             writes.analyses.append((inc.id, cause.kind, cause.confidence, doc))
+        writes.snapshots += evidence_rows(Subject(inc.id, inc.primary, tuple(sorted(inc.families)), inc.onset, doc),
+                                          now, self.settings, opening=False)
 
 
 def detection_doc(group: list[Family], verdicts: dict[Family, Verdict],

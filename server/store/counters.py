@@ -59,3 +59,27 @@ def _split(rows: Sequence[tuple], edges: Sequence[float]) -> list[int]:
                 totals[i] += int(n)
                 break
     return totals
+
+
+def service_requests(service: str, env: str, lo: float, hi: float) -> tuple[int, int]:
+    """(failed, total) requests of a whole service in [lo, hi): a deploy's before/after rates."""
+    row = store.fetchone(
+        "SELECT COALESCE(SUM(CASE WHEN error_code <> '' THEN n ELSE 0 END), 0), COALESCE(SUM(n), 0)"
+        " FROM event_counts WHERE service = ? AND env = ? AND kind = 'request' AND bucket >= ? AND bucket < ?",
+        (service, env, lo, hi),
+    )
+    return int(row[0]), int(row[1])
+
+
+def traffic_by_kind(services: Sequence[str], lo: float, hi: float) -> dict[tuple[str, str], int]:
+    """Events per (service, kind) in [lo, hi), any status: who sends what at all."""
+    names = sorted(set(services))
+    if not names:
+        return {}
+    marks = ", ".join("?" * len(names))
+    rows = store.fetchall(
+        f"SELECT service, kind, SUM(n) FROM event_counts WHERE service IN ({marks})"
+        " AND bucket >= ? AND bucket < ? GROUP BY service, kind",
+        (*names, lo, hi),
+    )
+    return {(service, kind): int(n) for service, kind, n in rows}

@@ -204,3 +204,49 @@ def get_incident(incident_id: str) -> dict[str, Any] | None:
         )
     }
     return incident
+
+
+def evidence_snapshots(incident_id: str, phase: str) -> dict[str, tuple[float, dict[str, Any]]]:
+    """kind -> (captured_at, snapshot) of one phase ("opening" or "latest") of an incident."""
+    return {
+        kind: (captured_at, orjson.loads(snapshot))
+        for kind, captured_at, snapshot in store.fetchall(
+            "SELECT kind, captured_at, snapshot FROM incident_evidence WHERE incident_id = ? AND phase = ?",
+            (incident_id, phase),
+        )
+    }
+
+
+_SIMILAR = "i.id, i.state, i.onset, i.cause, i.confidence, i.service, i.env, i.step, i.error_code"
+
+
+def _similar_row(row: tuple, match: str) -> dict[str, Any]:
+    return {"id": row[0], "state": row[1], "onset": row[2], "cause": row[3], "confidence": row[4],
+            "family": Family(*row[5:9]), "match": match}
+
+
+def similar_incidents(incident_id: str, families: list[Family], onset: float, origin: tuple[str, str] | None,
+                      cause: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Incidents with an earlier onset that share a family with this one, or its origin
+    (service, step) and cause; most recent first. Each says which way it matched."""
+    found: dict[str, dict[str, Any]] = {}
+    if families:
+        clause = " OR ".join("(f.service = ? AND f.env = ? AND f.step = ? AND f.error_code = ?)" for _ in families)
+        rows = store.fetchall(
+            f"SELECT DISTINCT {_SIMILAR} FROM incidents i JOIN incident_families f ON f.incident_id = i.id"
+            f" WHERE ({clause}) AND i.id <> ? AND i.onset < ? ORDER BY i.onset DESC, i.id LIMIT ?",
+            (*[v for family in families for v in family], incident_id, onset, limit),
+        )
+        for row in rows:
+            found[row[0]] = _similar_row(row, "same_family")
+    if origin is not None:
+        rows = store.fetchall(
+            f"SELECT {_SIMILAR}, i.analysis FROM incidents i WHERE i.cause = ? AND i.id <> ? AND i.onset < ?"
+            " ORDER BY i.onset DESC, i.id LIMIT ?",
+            (cause, incident_id, onset, limit * 4),
+        )
+        for row in rows:
+            theirs = orjson.loads(row[9]).get("origin") or {}
+            if row[0] not in found and (theirs.get("service"), theirs.get("step")) == origin:
+                found[row[0]] = _similar_row(row, "same_origin_and_cause")
+    return sorted(found.values(), key=lambda s: (-s["onset"], s["id"]))[:limit]

@@ -130,3 +130,38 @@ def remember_version(service: str, env: str, version: str, ts: float) -> str | N
         (service, env, version),
     )
     return row[0] if row else None
+
+
+def signals_about(services: Iterable[str], lo: float, hi: float, types: Sequence[str],
+                  limit: int = 500) -> list[SignalRecord]:
+    """Signals of `types` whose service is one of `services`, with ts in [lo, hi), oldest first."""
+    names = sorted(set(services))
+    if not names or not types:
+        return []
+    marks = ", ".join("?" * len(names))
+    kinds = ", ".join("?" * len(types))
+    rows = store.fetchall(
+        f"SELECT {_COLUMNS} FROM signals WHERE ts >= ? AND ts < ? AND type IN ({kinds})"
+        f" AND service IN ({marks}) ORDER BY ts, signal_id LIMIT ?",
+        (lo, hi, *types, *names, limit),
+    )
+    return [_record(r) for r in rows]
+
+
+def signals_by_id(signal_ids: Iterable[str]) -> list[SignalRecord]:
+    ids = sorted(set(signal_ids))
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = store.fetchall(f"SELECT {_COLUMNS} FROM signals WHERE signal_id IN ({marks})", ids)
+    return sorted((_record(r) for r in rows), key=lambda r: (r.ts, r.signal_id))
+
+
+def services_with_versions(services: Iterable[str]) -> set[str]:
+    """The services among `services` whose traffic ever carried a version."""
+    names = sorted(set(services))
+    if not names:
+        return set()
+    marks = ", ".join("?" * len(names))
+    return {r[0] for r in store.fetchall(
+        f"SELECT DISTINCT service FROM service_versions WHERE service IN ({marks})", names)}
