@@ -1,0 +1,1 @@
+"""The demo shop: instrumented Flask services, fake external dependencies, a scenario driver."""

@@ -1,0 +1,1 @@
+"""Framework and library integrations, each imported only by the app that asks for it."""
