@@ -102,6 +102,17 @@ class ThrowawayServer:
             pass
 
 
+def triage_text(server: ThrowawayServer, incident_id: str) -> str | None:
+    """The incident's full triage report as text (it ends with report_hash and
+    evidence_fingerprint), or None when the server cannot give it."""
+    try:
+        response = requests.get(f"{server.url}/v1/triage/{incident_id}/report", params={"format": "text"},
+                                headers={"Authorization": f"Bearer {server.api_key}"}, timeout=10)
+    except requests.RequestException:
+        return None
+    return response.text if response.ok else None
+
+
 class _Terminated(Exception):
     """SIGTERM, turned into an exception so that the cleanup below still runs."""
 
@@ -121,7 +132,8 @@ def first_run(scenario: str, *, say: Callable[[str], None] = print,
         result = run_scenario(scenario, server.url, server.api_key, workdir / "shop", env="demo", say=say)
         if result.incident is not None:
             say("")
-            say(render(result.incident) if render else repr(result.incident))
+            say(triage_text(server, result.incident["id"])
+                or (render(result.incident) if render else repr(result.incident)))
             say("")
         expected = SCENARIOS[scenario]
         if result.ok:

@@ -62,7 +62,8 @@ def classify(origin: Origin, changes: Iterable[Change], onset: float, family: Fa
     deploy = next((d for d in deploys if d.service == origin_service), deploys[0] if deploys else None)
     dependency_signal = next(
         (c for c in window if c.type == "dependency"
-         and (c.service == origin_service or (origin.via and c.attributes.get("dependency") == origin.via))),
+         and (c.service == origin_service
+              or (origin.via and origin.via in (c.service, c.attributes.get("dependency"))))),
         None,
     )
 

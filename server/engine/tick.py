@@ -112,7 +112,10 @@ class Engine:
         services = {f.service for f in families} | {p.service for p in origin.path}
         if origin.service:
             services.add(origin.service)
-        changes = signals.changes_near(services, onset - self.settings.change_lookback_seconds, now + 1)
+        if origin.via:
+            services.add(origin.via)  # a dependency signal may be filed under the dependency itself
+        changes = signals.changes_near(services, primary.env, onset - self.settings.change_lookback_seconds,
+                                       now + 1)
         cause = classify(origin, changes, onset, primary, self.classify_settings)
         checks = next_checks(cause, origin, primary)
         return cause, analysis_doc(origin, cause, checks)
@@ -153,12 +156,18 @@ class Engine:
         opened = []
         for group in groups:
             onsets = {f: self._onset(f, counts[f], windows) for f in group}
+            onset = min(onsets.values())
             primary = min(group, key=lambda f: (onsets[f], f))
-            onset = onsets[primary]
+            cause, doc = self.analyse(primary, sorted(group), onset, now)
+            origin_family = primary_family(group, doc["origin"], primary)
+            if origin_family != primary:
+                # The incident is named after the family where the failure starts, not the entry
+                # point that noticed it first (requests start at the edge before the fault).
+                primary = origin_family
+                cause, doc = self.analyse(primary, sorted(group), onset, now)
             attempt = 0
             while incidents.id_taken(new_id := incident_id(primary, onset, attempt)):
                 attempt += 1
-            cause, doc = self.analyse(primary, sorted(group), onset, now)
             doc["detection"] = detection_doc(group, fresh, counts)
             writes.new.append(NewIncident(new_id, primary, onset, now,
                                           {f: fresh[f].baseline for f in group}, cause.kind, cause.confidence, doc))
@@ -205,6 +214,12 @@ class Engine:
             writes.analyses.append((inc.id, cause.kind, cause.confidence, doc))
         writes.snapshots += evidence_rows(Subject(inc.id, inc.primary, tuple(sorted(inc.families)), inc.onset, doc),
                                           now, self.settings, opening=False)
+
+
+def primary_family(group: list[Family], origin: dict[str, Any], default: Family) -> Family:
+    """The group's family at the origin (service and step), else `default`."""
+    at_origin = sorted(f for f in group if f.service == origin.get("service") and f.step == origin.get("step"))
+    return at_origin[0] if at_origin else default
 
 
 def detection_doc(group: list[Family], verdicts: dict[Family, Verdict],

@@ -88,7 +88,8 @@ def capture_change(subject: Subject, now: float, settings: Settings) -> dict[str
     if subject.origin.get("via"):
         services.add(subject.origin["via"])  # a dependency signal may be filed under the dependency
     lookback = settings.change_lookback_seconds
-    records = signals.signals_about(services, subject.onset - lookback, now + 1, CHANGE_TYPES, QUERY_LIMIT)
+    records = signals.signals_about(services, subject.primary.env, subject.onset - lookback, now + 1, CHANGE_TYPES,
+                                    QUERY_LIMIT)
     suspect, runner_up = subject.cause.get("suspect"), subject.cause.get("runner_up")
     cited = {s for s in (suspect, runner_up) if s}
     records += signals.signals_by_id(cited - {r.signal_id for r in records})

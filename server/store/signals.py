@@ -98,20 +98,13 @@ def query_signals(*, service: str | None = None, env: str | None = None, type: s
     return [_record(r) for r in rows]
 
 
-def changes_near(services: Iterable[str], lo: float, hi: float, limit: int = 200) -> list[Change]:
-    """Deploy, dependency, runtime and config signals of `services`, and dependency signals
-    naming one of them as the troubled dependency, with ts in [lo, hi)."""
-    names = sorted(set(services))
-    if not names:
-        return []
-    marks = ", ".join("?" * len(names))
-    rows = store.fetchall(
-        f"SELECT {_COLUMNS} FROM signals WHERE ts >= ? AND ts < ?"
-        f" AND type IN ('deploy', 'dependency', 'runtime', 'config') AND service IN ({marks})"
-        " ORDER BY ts, signal_id LIMIT ?",
-        (lo, hi, *names, limit),
-    )
-    return [_record(r).as_change() for r in rows]
+CAUSE_TYPES = ("deploy", "dependency", "runtime", "config")
+
+
+def changes_near(services: Iterable[str], env: str, lo: float, hi: float, limit: int = 200) -> list[Change]:
+    """Signals that can explain a failure (deploys, dependency trouble, crashes, config) of
+    `services` in `env`, with ts in [lo, hi), as engine `Change`s."""
+    return [r.as_change() for r in signals_about(services, env, lo, hi, CAUSE_TYPES, limit)]
 
 
 def remember_version(service: str, env: str, version: str, ts: float) -> str | None:
@@ -132,18 +125,19 @@ def remember_version(service: str, env: str, version: str, ts: float) -> str | N
     return row[0] if row else None
 
 
-def signals_about(services: Iterable[str], lo: float, hi: float, types: Sequence[str],
+def signals_about(services: Iterable[str], env: str, lo: float, hi: float, types: Sequence[str],
                   limit: int = 500) -> list[SignalRecord]:
-    """Signals of `types` whose service is one of `services`, with ts in [lo, hi), oldest first."""
+    """Signals of `types` whose service is one of `services` in `env`, with ts in [lo, hi),
+    oldest first. A staging deploy or crash never explains a production incident."""
     names = sorted(set(services))
     if not names or not types:
         return []
     marks = ", ".join("?" * len(names))
     kinds = ", ".join("?" * len(types))
     rows = store.fetchall(
-        f"SELECT {_COLUMNS} FROM signals WHERE ts >= ? AND ts < ? AND type IN ({kinds})"
+        f"SELECT {_COLUMNS} FROM signals WHERE ts >= ? AND ts < ? AND env = ? AND type IN ({kinds})"
         f" AND service IN ({marks}) ORDER BY ts, signal_id LIMIT ?",
-        (lo, hi, *types, *names, limit),
+        (lo, hi, env, *types, *names, limit),
     )
     return [_record(r) for r in rows]
 
@@ -165,3 +159,39 @@ def services_with_versions(services: Iterable[str]) -> set[str]:
     marks = ", ".join("?" * len(names))
     return {r[0] for r in store.fetchall(
         f"SELECT DISTINCT service FROM service_versions WHERE service IN ({marks})", names)}
+
+
+def recent_signals(*, type: str | None = None, service: str | None = None, limit: int = 100,
+                   offset: int = 0) -> list[SignalRecord]:
+    """Signals matching every given filter, newest first (ties by signal_id): what a person
+    scanning for recent changes reads, where `query_signals` serves replays oldest first."""
+    where, params = [], []
+    for column, value in (("type", type), ("service", service)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = store.fetchall(f"SELECT {_COLUMNS} FROM signals{clause} ORDER BY ts DESC, signal_id LIMIT ? OFFSET ?",
+                          (*params, limit, offset))
+    return [_record(r) for r in rows]
+
+
+def signal_services() -> list[str]:
+    """Every service some signal names, sorted."""
+    return [r[0] for r in store.fetchall("SELECT DISTINCT service FROM signals ORDER BY service")]
+
+
+def recent_versions(limit: int = 50) -> list[dict[str, Any]]:
+    """Versions first seen in traffic, newest first: `{service, env, version, first_seen,
+    previous}` (`previous`: the version the service had before, None for its first)."""
+    rows = store.fetchall(
+        "SELECT service, env, version, first_seen FROM service_versions ORDER BY first_seen DESC, service, env"
+        " LIMIT ?", (limit,))
+    found = []
+    for service, env, version, first_seen in rows:
+        before = store.fetchone(
+            "SELECT version FROM service_versions WHERE service = ? AND env = ? AND first_seen < ?"
+            " ORDER BY first_seen DESC LIMIT 1", (service, env, first_seen))
+        found.append({"service": service, "env": env, "version": version, "first_seen": first_seen,
+                      "previous": before[0] if before else None})
+    return found
