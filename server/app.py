@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, request
 
-from server.api import health, incidents, ingest
+from server.api import alerts, blast, health, incidents, ingest, otlp, traces, triage
 from server.config import Settings, load_settings
-from server.errors import register_error_handlers
+from server.errors import ValidationFailed, register_error_handlers
 from server.store.db import open_database
 
-BLUEPRINTS = (health.bp, ingest.bp, incidents.bp)
+BLUEPRINTS = (health.bp, ingest.bp, incidents.bp, triage.bp, traces.bp, blast.bp, alerts.bp, otlp.bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -28,5 +28,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     open_database(settings.resolved_database_url, synchronous=settings.sqlite_synchronous)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.before_request(refuse_nul_in_url)
     register_error_handlers(app)
     return app
+
+
+def refuse_nul_in_url() -> None:
+    # PostgreSQL cannot take NUL in a query parameter: a %00 in a path or filter would be a 500.
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        raise ValidationFailed("the URL contains a NUL character", {"url": ["must not contain %00"]})

@@ -47,3 +47,9 @@ class ApiClient:
 
     def post_json(self, path: str, payload: Any) -> Any:
         return self.request("POST", path, json=payload).json()
+
+    def put_json(self, path: str, payload: Any) -> Any:
+        return self.request("PUT", path, json=payload).json()
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path).json()

@@ -75,6 +75,13 @@ def _boolean(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _percentile(raw: str) -> int:
+    value = int(raw)
+    if value not in (95, 99):
+        raise ValueError("must be 95 or 99")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw
 
@@ -119,12 +126,73 @@ SETTINGS: tuple[Setting, ...] = (
             "How long before the onset a crash or restart can still be the cause."),
     Setting("ONSET_LEASE_SECONDS", "lease_seconds", "30", _positive_float,
             "Engine lease time-to-live: a dead leader is replaced after at most this long."),
+    # -- notifications (docs/notifications.md) --
+    Setting("ONSET_NOTIFY_ENABLED", "notify_enabled", "true", _boolean,
+            "Run the notification delivery worker beside the engine (it delivers only while its engine leads)."),
+    Setting("ONSET_NOTIFY_TIMEOUT_SECONDS", "notify_timeout_seconds", "10", _positive_float,
+            "Time limit of one delivery attempt (connect and answer)."),
+    Setting("ONSET_NOTIFY_BACKOFF_SECONDS", "notify_backoff_seconds", "2", _positive_float,
+            "Delay before the first retry of a failed delivery; it doubles per attempt, with jitter."),
+    Setting("ONSET_NOTIFY_MAX_BACKOFF_SECONDS", "notify_max_backoff_seconds", "300", _positive_float,
+            "Longest delay between two attempts (a longer Retry-After is still honoured)."),
+    Setting("ONSET_NOTIFY_GIVE_UP_SECONDS", "notify_give_up_seconds", "3600", _positive_float,
+            "How long after the state change a notification is retried before it is marked failed."),
+    Setting("ONSET_NOTIFY_POLL_SECONDS", "notify_poll_seconds", "1", _positive_float,
+            "How often the delivery worker looks for due notifications (a tick with news wakes it at once)."),
+    # -- sentinel (docs/sentinel.md) --
+    Setting("ONSET_SENTINEL_ENABLED", "sentinel_enabled", "true", _boolean,
+            "Run the sentinel's checks in every engine tick: silent services, collapsed rates, heartbeats,"
+            " latency and traffic anomalies."),
+    Setting("ONSET_SENTINEL_BASELINE_WINDOWS", "sentinel_baseline_windows", "5", _positive_int,
+            "Prior windows in a service's rolling baseline (their median), for rates, latency and traffic."),
+    Setting("ONSET_SENTINEL_MIN_EVENTS", "sentinel_min_events", "10", _positive_int,
+            "Events per window a service's baseline needs to count as steady traffic (silence is only"
+            " noticed where traffic was steady)."),
+    Setting("ONSET_SENTINEL_SILENT_WINDOWS", "sentinel_silent_windows", "1", _positive_int,
+            "Whole windows without a single event before a steady service raises service_silent."),
+    Setting("ONSET_SENTINEL_COLLAPSE_FRACTION", "sentinel_collapse_fraction", "0.2", _fraction,
+            "A steady service whose window falls below this fraction of its baseline raises rate_collapse."),
+    Setting("ONSET_ANOMALY_PERSIST_TICKS", "anomaly_persist_ticks", "3", _positive_int,
+            "Consecutive ticks a latency or traffic anomaly must hold before it opens an incident."),
+    Setting("ONSET_LATENCY_PERCENTILE", "latency_percentile", "95", _percentile,
+            "The tail percentile watched per (service, step): 95 or 99."),
+    Setting("ONSET_LATENCY_FACTOR", "latency_factor", "3", _positive_float,
+            "Times the baseline percentile (median of the qualifying prior windows) a window needs to spike."),
+    Setting("ONSET_LATENCY_MIN_REQUESTS", "latency_min_requests", "20", _positive_int,
+            "Requests with a duration a window needs to be judged (and a prior window to qualify)."),
+    Setting("ONSET_LATENCY_FLOOR_MS", "latency_floor_ms", "100", _non_negative_float,
+            "A latency spike's percentile must also reach this many milliseconds."),
+    Setting("ONSET_TRAFFIC_SURGE_FACTOR", "traffic_surge_factor", "3", _positive_float,
+            "Times its baseline a service's requests in a window must reach to open a traffic_surge incident."),
+    Setting("ONSET_TRAFFIC_DROP_FRACTION", "traffic_drop_fraction", "0.3", _fraction,
+            "A service whose requests fall to this fraction of its baseline (but not to zero: that is"
+            " service_silent) opens a traffic_drop incident."),
+    Setting("ONSET_TRAFFIC_MIN_EVENTS", "traffic_min_events", "50", _positive_int,
+            "Requests per window a service's baseline needs before surges and drops are judged."),
     Setting("ONSET_MAX_BODY_BYTES", "max_body_bytes", "5242880", _positive_int,
             "Largest request body accepted, measured after decompression (413 beyond)."),
     Setting("ONSET_MAX_BATCH_ITEMS", "max_batch_items", "5000", _positive_int,
             "Most events or signals in one request (413 beyond)."),
     Setting("ONSET_MAX_CLOCK_SKEW_SECONDS", "max_clock_skew_seconds", "300", _positive_float,
             "How far in the future an event or signal timestamp may be."),
+    Setting("ONSET_ALERT_MATCH_WINDOW", "alert_match_window", "600", _non_negative_float,
+            "How far (seconds) an alert's start may be from an incident's onset for the alert to attach"
+            " by service."),
+    Setting("ONSET_PAGERDUTY_WEBHOOK_SECRET", "pagerduty_webhook_secret", None, _text,
+            "PagerDuty V3 webhook signing secret; set, every PagerDuty payload must carry a matching"
+            " X-PagerDuty-Signature (401 otherwise)."),
+    Setting("ONSET_GRAFANA_WEBHOOK_SECRET", "grafana_webhook_secret", None, _text,
+            "Grafana webhook HMAC-SHA256 secret; set, every Grafana payload must carry a matching signature"
+            " (401 otherwise)."),
+    Setting("ONSET_GRAFANA_SIGNATURE_HEADER", "grafana_signature_header", "X-Grafana-Alert-Signature", _text,
+            "Header that carries Grafana's signature (X-Grafana-Alerting-Signature, the UI's default, is"
+            " also read)."),
+    Setting("ONSET_GRAFANA_TIMESTAMP_HEADER", "grafana_timestamp_header", None, _text,
+            "Header of Grafana's signature timestamp, when its contact point sets one (signed as"
+            " timestamp:body)."),
+    Setting("ONSET_SESSION_SECRET", "session_secret", None, _text,
+            "Signs the dashboard's session cookies. Unset: a random secret generated once and kept in"
+            " <data dir>/session.key (mode 0600); set the same value on every host behind one load balancer."),
     Setting("ONSET_BOOTSTRAP_KEY", "bootstrap_key", None, _text,
             "Admin key created at first start instead of a random one."),
     Setting("ONSET_LOG_LEVEL", "log_level", "INFO", lambda raw: raw.upper(),
@@ -152,9 +220,34 @@ class Settings:
     change_lookback_seconds: float
     runtime_lookback_seconds: float
     lease_seconds: float
+    notify_enabled: bool
+    notify_timeout_seconds: float
+    notify_backoff_seconds: float
+    notify_max_backoff_seconds: float
+    notify_give_up_seconds: float
+    notify_poll_seconds: float
+    sentinel_enabled: bool
+    sentinel_baseline_windows: int
+    sentinel_min_events: int
+    sentinel_silent_windows: int
+    sentinel_collapse_fraction: float
+    anomaly_persist_ticks: int
+    latency_percentile: int
+    latency_factor: float
+    latency_min_requests: int
+    latency_floor_ms: float
+    traffic_surge_factor: float
+    traffic_drop_fraction: float
+    traffic_min_events: int
     max_body_bytes: int
     max_batch_items: int
     max_clock_skew_seconds: float
+    alert_match_window: float
+    pagerduty_webhook_secret: str | None
+    grafana_webhook_secret: str | None
+    grafana_signature_header: str
+    grafana_timestamp_header: str | None
+    session_secret: str | None
     bootstrap_key: str | None
     log_level: str
     url: str

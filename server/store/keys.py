@@ -66,14 +66,21 @@ def verify_key(key: str) -> KeyInfo | None:
     """The key's info when `key` is a live key, else None. The hash comparison is constant-time."""
     if "\x00" in key:
         return None  # no stored key holds NUL, and PostgreSQL would refuse it as a parameter
-    key_id = key_id_of(key) or "x" + hash_key(key)[:11]
+    return verify_key_hash(key_id_of(key) or "x" + hash_key(key)[:11], hash_key(key))
+
+
+def verify_key_hash(key_id: str, key_hash: str) -> KeyInfo | None:
+    """The info of the live key `key_id` when its stored hash is `key_hash` (compared in
+    constant time), else None: for a session that keeps the hash, never the key."""
+    if "\x00" in key_id + key_hash:
+        return None
     row = store.fetchone(
         "SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM api_keys WHERE key_id = ?",
         (key_id,),
     )
     if row is None or row[5] is not None:
         return None
-    if not hmac.compare_digest(row[3], hash_key(key)):
+    if not hmac.compare_digest(row[3], key_hash):
         return None
     return KeyInfo(row[0], row[1], tuple(row[2].split(",")), row[4], row[5])
 

@@ -138,6 +138,34 @@ BAD_REQUESTS = {
     "incidents-bad-limit": ("GET", "/v1/incidents?limit=0", {}, 400, "limit"),
     "incident-unknown": ("GET", "/v1/incidents/inc_20240101_0000_abcdef", {}, 404, "incident_id"),
     "incident-nul-id": ("GET", "/v1/incidents/inc%00x", {}, 400, "url"),
+    # POST /v1/alerts, /v1/alerts/{source}
+    "alerts-malformed-json": ("POST", "/v1/alerts", post_raw(b'{"alerts": ['), 400, "body"),
+    "alerts-empty-body": ("POST", "/v1/alerts/alertmanager", post_raw(b""), 400, "body"),
+    "alerts-corrupt-gzip": ("POST", "/v1/alerts", post_raw(b"\x1f\x8bnope", JSON, **{"Content-Encoding": "gzip"}),
+                            400, "body"),
+    "alerts-group-without-alerts": ("POST", "/v1/alerts/alertmanager", post_json({"receiver": "x"}), 400, "alerts"),
+    "alerts-group-all-bad": ("POST", "/v1/alerts/grafana", post_json({"alerts": [{"status": "pending"}]}), 400,
+                             "status"),
+    "alerts-pagerduty-not-an-event": ("POST", "/v1/alerts/pagerduty", post_json({"event": 1}), 400, "event"),
+    "alerts-onset-missing-name": ("POST", "/v1/alerts/onset", post_json({"service": "payment"}), 400, "name"),
+    "alerts-onset-bad-link": ("POST", "/v1/alerts", post_json({"name": "x", "links": {"panel": "javascript:x"}}), 400,
+                              "links"),
+    "alerts-unknown-source": ("POST", "/v1/alerts/nagios", post_json({}), 404, "source"),
+    "alerts-over-the-cap": ("POST", "/v1/alerts", post_json({"name": HUGE * 6}), 413, "body"),
+    # GET /v1/alerts
+    "alerts-query-bad-status": ("GET", "/v1/alerts?status=open", {}, 400, "status"),
+    "alerts-query-bad-source": ("GET", "/v1/alerts?source=nagios", {}, 400, "source"),
+    "alerts-query-bad-limit": ("GET", "/v1/alerts?limit=0", {}, 400, "limit"),
+    # POST /v1/traces
+    "traces-corrupt-protobuf": ("POST", "/v1/traces", post_raw(b"\x0a\xff\xff\xff\xff\x0f", "application/x-protobuf"),
+                                400, "body"),
+    "traces-malformed-json": ("POST", "/v1/traces", post_raw(b"{nope"), 400, "body"),
+    "traces-not-otlp-json": ("POST", "/v1/traces", post_json({"resourceSpans": 5}), 400, "resourceSpans"),
+    "traces-wrong-content-type": ("POST", "/v1/traces", post_raw(b"{}", "text/plain"), 415, "Content-Type"),
+    "traces-unsupported-encoding": ("POST", "/v1/traces", post_raw(b"", "application/x-protobuf",
+                                                                   **{"Content-Encoding": "br"}), 415,
+                                    "Content-Encoding"),
+    "traces-wrong-method": ("GET", "/v1/traces", {}, 405, None),
     # routing
     "unknown-route": ("GET", "/v1/nothing-here", {}, 404, None),
     "unknown-route-post": ("POST", "/v1/event", post_json([]), 404, None),
@@ -148,11 +176,12 @@ BAD_REQUESTS = {
 }
 
 
-FAMILIES = ("events", "signals", "deploys", "signals-query", "incident", "routing")
+FAMILIES = ("events", "signals", "deploys", "signals-query", "incident", "alerts", "alerts-query", "traces",
+            "routing")
 
 
 def family_of(case: str) -> str:
-    for family in ("signals-query", "incident", "events", "signals", "deploys"):
+    for family in ("signals-query", "alerts-query", "incident", "events", "signals", "deploys", "alerts", "traces"):
         if case.startswith(family):
             return family
     return "routing"
