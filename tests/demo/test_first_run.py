@@ -48,8 +48,10 @@ def test_first_run_prints_the_payment_incident_and_leaves_nothing_running():
                           timeout=120)
     took = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "cause     dependency (high confidence)" in done.stdout
-    assert "origin    payment POST /charges via card-processor" in done.stdout
+    # The full triage report, with its hashes, as `onset triage ID` prints it.
+    assert "dependency (high confidence)" in done.stdout
+    assert "origin: payment POST /charges via card-processor" in done.stdout
+    assert "report_hash sha256:" in done.stdout and "evidence_fingerprint sha256:" in done.stdout
     assert took < 90
     time.sleep(0.5)
     assert processes_with(marker) == []
