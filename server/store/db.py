@@ -16,9 +16,43 @@ from urllib.parse import unquote, urlparse
 
 import peewee
 
+from server.store.writers import WriterQueue
+
 db = peewee.DatabaseProxy()
 
 _bind_lock = threading.Lock()
+
+
+class QueuedSqliteDatabase(peewee.SqliteDatabase):
+    """SQLite whose write transactions first queue in a `WriterQueue` (see writers.py).
+
+    peewee begins a transaction only at depth 0 and ends it with one commit or rollback,
+    so the queue is held exactly while a write transaction is open.
+    """
+
+    def __init__(self, path: str, *args: Any, **kwargs: Any):
+        super().__init__(path, *args, **kwargs)
+        self.writers = WriterQueue(path + "-writers")
+
+    def begin(self, lock_type: str | None = None) -> None:
+        self.writers.acquire()
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self.writers.release()
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.writers.release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.writers.release()
 
 
 def is_postgres() -> bool:
@@ -36,7 +70,8 @@ def open_database(url: str, *, synchronous: str = "FULL") -> peewee.Database:
             path = url[len("sqlite:///"):]
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            database: peewee.Database = peewee.SqliteDatabase(
+            factory = peewee.SqliteDatabase if path == ":memory:" else QueuedSqliteDatabase
+            database: peewee.Database = factory(
                 path,
                 pragmas={
                     "journal_mode": "wal",
