@@ -25,7 +25,6 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -36,8 +35,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.servers import free_port, process_stat
+
 ROOT = Path(__file__).resolve().parents[1]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MODES = ("none", "onset", "sentry")
 LABELS = {"none": "no SDK", "onset": "onset_sdk", "sentry": "sentry-sdk (traces 1.0)"}
 TARGET_ADDED_US = 100.0
@@ -104,19 +104,8 @@ def serve_sink(port: int) -> None:
 
 
 # -- processes ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def _cpu_and_parent(pid: int) -> tuple[int, float] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -124,7 +113,7 @@ def tree_cpu_seconds(pid: int) -> float:
     total = 0.0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            stat = _cpu_and_parent(int(entry))
+            stat = process_stat(int(entry))
             if stat is not None and (int(entry) == pid or stat[0] == pid):
                 total += stat[1]
     return total

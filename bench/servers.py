@@ -40,7 +40,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
+def process_stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, CPU seconds) of a process, or None when it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -54,7 +54,7 @@ def children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            stat = _stat(int(entry))
+            stat = process_stat(int(entry))
             if stat is not None and stat[0] == pid:
                 found.append(int(entry))
     return sorted(found)
@@ -107,7 +107,7 @@ class ServerProcess:
         """CPU seconds so far of the master and each worker, by pid."""
         times = {}
         for pid in [self.pid, *self.workers()]:
-            stat = _stat(pid)
+            stat = process_stat(pid)
             if stat is not None:
                 times[pid] = stat[1]
         return times

@@ -117,9 +117,22 @@ class _Terminated(Exception):
     """SIGTERM, turned into an exception so that the cleanup below still runs."""
 
 
+def _serve_until_stopped(server: ThrowawayServer, incident_id: str, say: Callable[[str], None]) -> None:
+    """Keep the throwaway server up for the browser; Ctrl-C or SIGTERM ends it (status 0)."""
+    say(f"dashboard: {server.url}/ui/incidents/{incident_id}")
+    say(f"sign in with the key {server.api_key}")
+    say("the server keeps running (the fault has stopped: watch the incident recover); Ctrl-C stops it")
+    try:
+        while server.proc is not None and server.proc.poll() is None:
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _Terminated):
+        say("stopping")
+
+
 def first_run(scenario: str, *, say: Callable[[str], None] = print,
-              render: Callable[[dict[str, Any]], str] | None = None) -> int:
-    """Run `scenario` against a throwaway server and print what Onset found. Returns the exit status."""
+              render: Callable[[dict[str, Any]], str] | None = None, keep_serving: bool = False) -> int:
+    """Run `scenario` against a throwaway server and print what Onset found. Returns the exit status.
+    With `keep_serving`, the server then stays up for a look at the dashboard until Ctrl-C or SIGTERM."""
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="onset-first-run-"))
     server = ThrowawayServer(workdir / "data")
@@ -144,6 +157,8 @@ def first_run(scenario: str, *, say: Callable[[str], None] = print,
         else:
             for problem in result.problems:
                 say(f"PROBLEM: {problem}")
+        if keep_serving and result.incident is not None:
+            _serve_until_stopped(server, result.incident["id"], say)
         return 0 if ok else 1
     except KeyboardInterrupt:
         interrupted = True

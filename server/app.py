@@ -6,12 +6,33 @@ import logging
 
 from flask import Flask, request
 
-from server.api import alerts, blast, health, incidents, ingest, otlp, traces, triage
+import dashboard
+from server import ratelimit
+from server.api import (
+    agents,
+    alerts,
+    blast,
+    channels,
+    health,
+    health_alerts,
+    heartbeats,
+    incident_log,
+    incidents,
+    ingest,
+    notifications,
+    openapi,
+    otlp,
+    traces,
+    triage,
+)
+from server.api import metrics as metrics_api
 from server.config import Settings, load_settings
 from server.errors import ValidationFailed, register_error_handlers
 from server.store.db import open_database
 
-BLUEPRINTS = (health.bp, ingest.bp, incidents.bp, triage.bp, traces.bp, blast.bp, alerts.bp, otlp.bp)
+BLUEPRINTS = (health.bp, ingest.bp, incidents.bp, triage.bp, traces.bp, blast.bp, alerts.bp, otlp.bp,
+              dashboard.bp, channels.bp, notifications.bp, health_alerts.bp, heartbeats.bp,
+              metrics_api.bp, openapi.bp, *incident_log.BLUEPRINTS, *agents.BLUEPRINTS)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,6 +50,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.before_request(refuse_nul_in_url)
+    metrics_api.install(app)
+    ratelimit.install(app, settings)
     register_error_handlers(app)
     return app
 

@@ -4,7 +4,9 @@ Routes for senders that cannot send a bearer token as they like (Alertmanager, G
 also take HTTP basic auth carrying the key as the password: `@requires(scope, basic=True)`.
 
 Scopes: `ingest` writes telemetry; `read` sees; `respond` changes incidents (and reads);
-`admin` does everything. A verified key is cached briefly per process so ingest does not
+`agent` reads and runs plans (`/v1/plans`), changing nothing unless the key also has
+`respond`; `admin` does everything. Every authenticated request spends one request of its key's
+budget for the scope (`server.ratelimit`). A verified key is cached briefly per process so ingest does not
 pay a database round trip per batch; a revoked key stops working within CACHE_SECONDS.
 """
 
@@ -20,14 +22,16 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from server import ratelimit
 from server.errors import Forbidden, Unauthorized
 from server.store import keys
 from server.store.keys import KeyInfo
 
 CACHE_SECONDS = 5.0
 _IMPLIED = {
-    "admin": {"ingest", "read", "respond", "admin"},
+    "admin": {"ingest", "read", "respond", "agent", "admin"},
     "respond": {"read", "respond"},
+    "agent": {"read", "agent"},
     "read": {"read"},
     "ingest": {"ingest"},
 }
@@ -41,6 +45,11 @@ _cache_lock = threading.Lock()
 
 def grants(key_scopes: tuple[str, ...], needed: str) -> bool:
     return any(needed in _IMPLIED.get(scope, {scope}) for scope in key_scopes)
+
+
+def granted_scopes(key_scopes: tuple[str, ...]) -> list[str]:
+    """Every scope `key_scopes` grant, implied ones included, sorted (capabilities)."""
+    return sorted({s for scope in key_scopes for s in _IMPLIED.get(scope, {scope})})
 
 
 BEARER_CHALLENGE = 'Bearer realm="onset"'
@@ -112,6 +121,7 @@ def authenticate(scope: str, key: str | None, *, basic: bool = False) -> KeyInfo
         raise Unauthorized("unknown or revoked API key", headers=challenge)
     if not grants(info.scopes, scope):
         raise Forbidden(f"this key lacks the {scope!r} scope", {"scope": [f"needs {scope}"]})
+    ratelimit.enforce(scope, info.key_id)  # per key and scope; raises RateLimited (429)
     return info
 
 

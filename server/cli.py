@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 error, 2 usage (including a bad ONSET_ setting).
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -19,9 +18,12 @@ import orjson
 
 from demo.firstrun import first_run as run_first_run
 from demo.scenarios import DEFAULT_SCENARIO, SCENARIOS
+from server import cli_agents, cli_log
 from server.bootstrap import prepare
-from server.client import ApiClient, ApiFailure
+from server.cli_log import response_lines
+from server.cli_support import call, client, color, fail, print_json, settings_or_exit, style, write_raw
 from server.config import ConfigError, Settings, load_settings
+from server.doctor import failed, run_doctor
 from server.engine.runner import EngineRunner
 from server.serve import GunicornServer
 from server.store import keys as key_store
@@ -31,42 +33,9 @@ from server.store.keys import SCOPES
 from server.triage.render import FORMATS as REPORT_FORMATS
 from server.triage.render.story import render_story
 
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        click.echo(f"onset: bad configuration: {exc}", err=True)
-        sys.exit(2)
-
-
-def _color() -> bool:
-    # NO_COLOR (no-color.org) is a terminal convention, not an Onset setting; click ignores it.
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def _style(text: str, **kwargs: Any) -> str:
-    return click.style(text, **kwargs) if _color() else text
-
-
-def _fail(message: str) -> None:
-    click.echo(f"onset: {message}", err=True)
-    sys.exit(1)
-
-
-def _print_json(payload: Any) -> None:
-    click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
-
-
-def _client(settings: Settings) -> ApiClient:
-    return ApiClient(settings.url, settings.api_key)
-
-
-def _call(fn, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except ApiFailure as exc:
-        _fail(str(exc))
+# Shared with the incident log's commands (server.cli_log).
+_settings = settings_or_exit
+_color, _style, _fail, _print_json, _client, _call = color, style, fail, print_json, client, call
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -186,6 +155,28 @@ def keys_revoke(key_id: str) -> None:
     click.echo(f"revoked {key_id}")
 
 
+_CHECK_COLORS = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--server", "server_url", help="Also check a running server's endpoints (e.g. ONSET_URL).")
+@click.option("--key", "api_key", help="The key for the authenticated check (default ONSET_API_KEY).")
+def doctor(as_json: bool, server_url: str | None, api_key: str | None) -> None:
+    """Check configuration, data dir, database, migrations, engine, keys and report hashes;
+    with --server, the live endpoints. Exits 1 when any check fails."""
+    checks = run_doctor(server=server_url, api_key=api_key)
+    if as_json:
+        _print_json({"ok": not failed(checks), "checks": [c.as_dict() for c in checks]})
+    else:
+        for c in checks:
+            mark = _style(f"{c.status:4}", fg=_CHECK_COLORS[c.status], bold=c.status != "ok")
+            click.echo(f"{mark}  {c.name:18} {c.detail}")
+            if c.fix:
+                click.echo(f"      {'':18} -> {c.fix}")
+    sys.exit(1 if failed(checks) else 0)
+
+
 # -- client-side -------------------------------------------------------------------------
 _STATE_COLORS = {"active": "red", "recovering": "yellow", "resolved": "green"}
 
@@ -211,8 +202,9 @@ def incidents(state: str, limit: int, as_json: bool) -> None:
         return
     for inc in rows:
         st = _style(f"{inc['state']:10}", fg=_STATE_COLORS.get(inc["state"]), bold=inc["state"] == "active")
-        click.echo(f"{inc['id']}  {st} {inc['cause']:10} {inc['confidence']:6} {_family(inc['family'])}"
-                   f"  onset {inc['onset']}")
+        who = f"  ack {inc['acknowledged_by']}" if inc.get("acknowledged_by") else ""
+        click.echo(f"{inc['id']}  {st} {inc.get('severity') or '--':3} {inc['cause']:10} {inc['confidence']:6}"
+                   f" {_family(inc['family'])}  onset {inc['onset']}{who}")
 
 
 @main.command()
@@ -228,13 +220,7 @@ def incident(incident_id: str, as_json: bool) -> None:
     click.echo(render_incident_text(inc, _style))
 
 
-def _write_raw(body: bytes) -> None:
-    """The server's bytes as they came (`--json` output must equal the REST body byte for byte);
-    a final newline only on a terminal."""
-    sys.stdout.buffer.write(body)
-    if sys.stdout.isatty() and not body.endswith(b"\n"):
-        sys.stdout.buffer.write(b"\n")
-    sys.stdout.buffer.flush()
+_write_raw = write_raw
 
 
 @main.command()
@@ -270,6 +256,7 @@ def render_incident_text(inc: dict[str, Any], style=lambda text, **_: text) -> s
         f"onset     {inc['onset']}",
         f"cause     {inc['cause']} ({inc['confidence']} confidence)",
     ]
+    lines += response_lines(inc)
     for reason in inc.get("reasons", []):
         lines.append(f"  - {reason['text']}  [{', '.join(reason['evidence'])}]")
     origin = inc.get("origin") or {}
@@ -322,13 +309,14 @@ def channels() -> None:
 @click.option("--severity", "severities", multiple=True, help="Only these severities (critical, warning, P1..P4).")
 @click.option("--cause", "causes", multiple=True, help="Only these causes (or health alert keys).")
 @click.option("--event", "events", multiple=True, help="Only these events (opened, resolved, raised, ...).")
+@click.option("--team", "teams", multiple=True, help="Only services these teams own (onset services set).")
 @click.option("--json", "as_json", is_flag=True)
 def channels_add(channel_type: str, url: str | None, name: str | None, secret: str | None, routing_key: str | None,
                  services: tuple[str, ...], envs: tuple[str, ...], severities: tuple[str, ...],
-                 causes: tuple[str, ...], events: tuple[str, ...], as_json: bool) -> None:
+                 causes: tuple[str, ...], events: tuple[str, ...], teams: tuple[str, ...], as_json: bool) -> None:
     """Add a channel; the filters make its one routing rule (none: every notice)."""
     rule = {k: list(v) for k, v in (("service", services), ("env", envs), ("severity", severities),
-                                     ("cause", causes), ("events", events)) if v}
+                                     ("cause", causes), ("events", events), ("team", teams)) if v}
     body = {"type": channel_type, "url": url, "name": name, "secret": secret, "routing_key": routing_key,
             "rules": [rule] if rule else []}
     channel = _call(_client(_settings()).post_json, "/v1/channels", {k: v for k, v in body.items() if v is not None})
@@ -446,6 +434,9 @@ def heartbeat(source: str, interval_s: float, after: str | None) -> None:
     beat = _call(_client(_settings()).post_json, "/v1/heartbeats", body)
     click.echo(f"{beat['source']}: beat {beat['beats']}, late after {beat['late_after']}")
 
+
+cli_log.register(main)  # note, ack, assign, resolve, declare, followups, gate, postmortem, digest, backup...
+cli_agents.register(main)  # mcp, capabilities (docs/agents.md)
 
 if __name__ == "__main__":
     main()

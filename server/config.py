@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from server.engine.severity import SeverityRules, Threshold, parse_rule
+
 
 class ConfigError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
@@ -84,6 +86,60 @@ def _percentile(raw: str) -> int:
 
 def _text(raw: str) -> str:
     return raw
+
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(raw: str) -> float:
+    """Seconds from `3600`, `90s`, `15m`, `24h` or `7d`; 0 means never."""
+    text = raw.strip().lower()
+    unit = text[-1:] if text[-1:] in _DURATION_UNITS and not text[-1:].isdigit() else ""
+    number = text[:-1] if unit else text
+    try:
+        value = float(number) * _DURATION_UNITS[unit]
+    except ValueError:
+        raise ValueError("must be a duration like 3600, 90s, 15m, 24h or 7d (0: never)") from None
+    if value < 0 or value != value:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _non_negative_float_or_off(raw: str) -> float:
+    return 0.0 if raw.strip().lower() in ("off", "") else _non_negative_float(raw)
+
+
+def _ratelimit_storage(raw: str) -> str:
+    if not raw.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+        raise ValueError("must be memory:// or a redis:// URL")
+    return raw
+
+
+def _severity_rule(raw: str) -> tuple[Threshold, ...]:
+    return parse_rule(raw)
+
+
+def _profile(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in PROFILES:
+        raise ValueError(f"must be one of {', '.join(PROFILES)}")
+    return value
+
+
+LLM_PROVIDERS = ("none", "openai-compatible", "anthropic")
+
+
+def _llm_provider(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LLM_PROVIDERS:
+        raise ValueError(f"must be one of {', '.join(LLM_PROVIDERS)}")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return raw.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -200,7 +256,66 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ONSET_URL", "url", "http://127.0.0.1:8080", _text,
             "Where the CLI (and the SDK) talk to the server."),
     Setting("ONSET_API_KEY", "api_key", None, _text, "The key the CLI sends."),
+    # -- operations (docs/operations.md, docs/deploy.md) --
+    Setting("ONSET_PROFILE", "profile", "dev", _profile,
+            "A named set of defaults: dev (rate limits off) or prod (rate limits on; see docs/operations.md)."
+            " A variable set explicitly always wins over its profile's default."),
+    Setting("ONSET_RATELIMIT_INGEST_RPS", "ratelimit_ingest_rps", "0", _non_negative_float_or_off,
+            "Requests per second one API key may make to routes needing the ingest scope; 0 turns it off."),
+    Setting("ONSET_RATELIMIT_READ_RPS", "ratelimit_read_rps", "0", _non_negative_float_or_off,
+            "Requests per second one API key may make to routes needing the read scope; 0 turns it off."),
+    Setting("ONSET_RATELIMIT_AGENT_RPS", "ratelimit_agent_rps", "0", _non_negative_float_or_off,
+            "Requests per second one API key may make to routes needing the agent scope; 0 turns it off."),
+    Setting("ONSET_RATELIMIT_STORAGE", "ratelimit_storage", "memory://", _ratelimit_storage,
+            "Where rate-limit counters live: memory:// (per worker process: N workers allow N times the"
+            " rate) or redis://host:port/db (one budget shared by every worker and host)."),
+    Setting("ONSET_METRICS_ADDR", "metrics_addr", None, _bind,
+            "HOST:PORT of a second listener of `onset serve` that answers GET /metrics without a key (and"
+            " nothing else). Unset: /metrics is served on ONSET_BIND only, to a read key."),
+    Setting("ONSET_EVENT_RETENTION", "event_retention", "7d", _duration,
+            "How long raw events and their counters are kept (3600, 90m, 24h, 7d; 0 keeps them forever)."),
+    Setting("ONSET_SIGNAL_RETENTION", "signal_retention", "30d", _duration,
+            "How long signals (deploys, dependency, runtime, config) are kept; 0 keeps them forever."),
+    Setting("ONSET_INCIDENT_RETENTION", "incident_retention", "90d", _duration,
+            "How long resolved incidents are kept after they resolved; active and recovering ones are never"
+            " pruned; 0 keeps them forever."),
+    Setting("ONSET_RETENTION_INTERVAL_SECONDS", "retention_interval_seconds", "300", _positive_float,
+            "How often the engine leader prunes what is past retention (in batches of a few thousand rows)."),
+    # -- incident log (docs/incident-log.md) --
+    Setting("ONSET_SEVERITY_P1", "severity_p1", "error_rate>=0.5,users>=1000", _severity_rule,
+            "Blast-radius thresholds of P1, any of: METRIC>=NUMBER, comma-separated; METRIC is error_rate"
+            " (a fraction), users, failed (requests) or services (services hit)."),
+    Setting("ONSET_SEVERITY_P2", "severity_p2", "error_rate>=0.2,users>=100,services>=3", _severity_rule,
+            "Blast-radius thresholds of P2 (as ONSET_SEVERITY_P1); below P3's thresholds is P4."),
+    Setting("ONSET_SEVERITY_P3", "severity_p3", "error_rate>=0.05,users>=10", _severity_rule,
+            "Blast-radius thresholds of P3 (as ONSET_SEVERITY_P1)."),
+    Setting("ONSET_DIGEST_WEEKLY", "digest_weekly", "false", _boolean,
+            "Write each finished week's digest (Markdown and JSON) under <data dir>/digests/ from the"
+            " engine leader."),
+    # -- agents: LLM narration (docs/agents.md); off unless a provider is named --
+    Setting("ONSET_LLM_PROVIDER", "llm_provider", "none", _llm_provider,
+            "Who narrates triage reports: none (no outbound call; the templated summary), openai-compatible"
+            " (OpenAI, vLLM, Ollama, llama.cpp) or anthropic."),
+    Setting("ONSET_LLM_BASE_URL", "llm_base_url", None, _http_url,
+            "The provider's API base URL. Unset: https://api.openai.com/v1 (openai-compatible),"
+            " https://api.anthropic.com (anthropic)."),
+    Setting("ONSET_LLM_MODEL", "llm_model", None, _text,
+            "The model to ask; required when ONSET_LLM_PROVIDER is not none."),
+    Setting("ONSET_LLM_API_KEY", "llm_api_key", None, _text,
+            "The provider's API key (sent as a bearer token, or x-api-key to anthropic); never logged or shown."),
+    Setting("ONSET_LLM_TIMEOUT_SECONDS", "llm_timeout_seconds", "20", _positive_float,
+            "Time limit of one narration call (connect and answer); past it the templated summary is shown."),
 )
+
+# Profiles: other defaults for some settings. A variable set in the environment still wins.
+PROFILES: dict[str, dict[str, str]] = {
+    "dev": {},
+    "prod": {
+        "ONSET_RATELIMIT_INGEST_RPS": "200",
+        "ONSET_RATELIMIT_READ_RPS": "20",
+        "ONSET_RATELIMIT_AGENT_RPS": "5",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -252,12 +367,35 @@ class Settings:
     log_level: str
     url: str
     api_key: str | None
+    profile: str
+    ratelimit_ingest_rps: float
+    ratelimit_read_rps: float
+    ratelimit_agent_rps: float
+    ratelimit_storage: str
+    metrics_addr: str | None
+    event_retention: float
+    signal_retention: float
+    incident_retention: float
+    retention_interval_seconds: float
+    severity_p1: tuple[Threshold, ...]
+    severity_p2: tuple[Threshold, ...]
+    severity_p3: tuple[Threshold, ...]
+    digest_weekly: bool
+    llm_provider: str
+    llm_base_url: str | None
+    llm_model: str | None
+    llm_api_key: str | None
+    llm_timeout_seconds: float
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return "sqlite:///" + str(Path(self.data_dir) / "onset.db")
+
+    @property
+    def severity_rules(self) -> SeverityRules:
+        return SeverityRules(self.severity_p1, self.severity_p2, self.severity_p3)
 
     @property
     def bucket_seconds(self) -> float:
@@ -272,13 +410,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     they are validated like environment values. Raises ConfigError naming the variable.
     """
     environ = os.environ if environ is None else environ
+    profile_defaults = _profile_defaults(environ, overrides)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.attr in overrides:
             raw = overrides.pop(setting.attr)
             raw = None if raw is None else str(raw)
         else:
-            raw = environ.get(setting.env, setting.default)
+            raw = environ.get(setting.env, profile_defaults.get(setting.env, setting.default))
         if raw is None or raw == "" and setting.default is None:
             values[setting.attr] = None
             continue
@@ -290,7 +429,17 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError(f"unknown settings: {', '.join(sorted(overrides))}")
     if values["window_seconds"] < values["tick_seconds"]:
         raise ConfigError("ONSET_WINDOW_SECONDS must be at least ONSET_TICK_SECONDS")
+    if values["llm_provider"] != "none" and not values["llm_model"]:
+        raise ConfigError(f"ONSET_LLM_MODEL must be set when ONSET_LLM_PROVIDER={values['llm_provider']}")
     return Settings(**values)
+
+
+def _profile_defaults(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
+    raw = overrides.get("profile", environ.get("ONSET_PROFILE", "dev"))
+    try:
+        return PROFILES[_profile(str(raw))]
+    except ValueError as exc:
+        raise ConfigError(f"ONSET_PROFILE={raw!r}: {exc}") from None
 
 
 def setting_names() -> list[str]:

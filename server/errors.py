@@ -89,6 +89,17 @@ class Overloaded(ApiError):
         super().__init__(message, status=status, headers={"Retry-After": str(retry_after)})
 
 
+class RateLimited(ApiError):
+    """Over a rate limit: 429 + `Retry-After` (routes whose senders drop data on a 429 turn it
+    into a 503 in `api.overload`)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int = 1, fields: dict[str, Any] | None = None):
+        super().__init__(message, fields, headers={"Retry-After": str(retry_after)})
+
+
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 411: "length_required",

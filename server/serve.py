@@ -2,6 +2,10 @@
 
 Every worker runs an engine thread; only the lease holder ticks. The master process
 never touches the database after `bootstrap.prepare`, so forks start clean.
+
+Metrics: before the workers fork, the master points prometheus_client's multiprocess mode
+at a fresh directory under the data dir, and marks each exiting worker dead (`server.metrics`).
+With ONSET_METRICS_ADDR, gunicorn listens there too; the app serves only /metrics on it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from server import metrics
 from server.app import create_app
 from server.config import Settings
 from server.engine.runner import EngineRunner
@@ -20,7 +25,7 @@ from server.engine.runner import EngineRunner
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """The gunicorn configuration; the ingest benchmark's ceiling app uses the same one."""
     return {
-        "bind": settings.bind,
+        "bind": [settings.bind, *([settings.metrics_addr] if settings.metrics_addr else [])],
         "workers": settings.workers,
         "worker_class": "sync",
         "timeout": 60,
@@ -38,11 +43,13 @@ class GunicornServer(BaseApplication):
         self.settings = settings
         self.factory = factory
         self.run_engine = settings.engine_enabled if run_engine is None else run_engine
+        metrics.prepare_multiprocess(settings.data_dir)
         super().__init__()
 
     def load_config(self) -> None:
         for key, value in gunicorn_options(self.settings).items():
             self.cfg.set(key, value)
+        self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
         if self.run_engine:
             self.cfg.set("post_worker_init", self._start_engine)
             self.cfg.set("worker_exit", self._stop_engine)

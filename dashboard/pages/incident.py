@@ -9,6 +9,7 @@ from flask import current_app, g, render_template
 
 from dashboard.blueprint import bp
 from dashboard.charts import bar_chart, path_nodes, window_edges
+from dashboard.pages.log import log_context
 from dashboard.session import signed_in
 from server.engine.model import Family
 from server.errors import NotFound
@@ -42,4 +43,5 @@ def incident_page(incident_id: str):
         "incident.html", incident=incident, report=report, alerts=alerts_for_incident(incident_id),
         path=path_nodes(report["where_it_started"]), errors=errors_around_onset(incident, g.now),
         report_markdown=markdown.render(report), evidence_anchors=evidence_anchors,
+        **log_context(incident_id, g.now),  # timeline, follow-ups, artifacts
     )

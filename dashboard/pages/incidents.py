@@ -4,6 +4,7 @@ same filters) and says in red when the database or the engine is in trouble."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -15,12 +16,13 @@ from dashboard.blueprint import bp
 from dashboard.session import signed_in
 from server.engine.model import CAUSES, OPEN_STATES, RESOLVED, STATES
 from server.health import readiness
-from server.store import incidents
+from server.store import followups, incidents
 
 PAGE_SIZE = 20
 OPEN_LIMIT = 200
 REFRESH_SECONDS = 3
 MAX_FILTER = 200
+OVERDUE_SHOWN = 50  # overdue follow-ups flagged above the list
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ def listing(filters: Filters) -> dict[str, Any]:
 
 def _context() -> dict[str, Any]:
     filters = Filters.from_args(request.args)
+    overdue = followups.find_followups(g.now, overdue=True, service=filters.service, limit=OVERDUE_SHOWN)
     return {"filters": filters, "listing": listing(filters), "refresh_seconds": REFRESH_SECONDS,
-            "health": readiness(current_app.config["ONSET"], g.now)}
+            "health": readiness(current_app.config["ONSET"], g.now), "overdue": overdue,
+            "overdue_by_incident": Counter(f["incident_id"] for f in overdue)}
 
 
 @bp.get("/")

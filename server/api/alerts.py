@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, request
 
+from server import metrics
 from server.api.ingest import limit_arg
 from server.api.overload import answer_transient_trouble_with_503
 from server.auth import authenticate, key_from_request, requires
@@ -69,6 +70,7 @@ def _accept(source: str | None, body: bytes):
         source = detect_source(payload)
         _check_signature(source, body)
     result = ingest_alerts(payload, source, current_app.config["ONSET"], time.time())
+    metrics.ingested("alerts", result["accepted"], len(result["rejected"]))
     return json_response(result)
 
 

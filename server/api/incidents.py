@@ -8,6 +8,7 @@ from flask import Blueprint, request
 
 from server.api.alerts import present_alert
 from server.api.ingest import limit_arg
+from server.api.notifications import present_notification
 from server.auth import requires
 from server.engine.model import STATES
 from server.errors import NotFound, ValidationFailed, json_response
@@ -15,11 +16,13 @@ from server.evidence.items import evidence_items
 from server.evidence.stored import current_snapshots
 from server.store import incidents
 from server.store.alerts import alerts_for_incident
+from server.store.notifications import notifications_for
 from server.timefmt import iso
 
 bp = Blueprint("incidents", __name__)
 
-_TIMES = ("onset", "opened_at", "updated_at", "recovering_since", "resolved_at")
+_TIMES = ("onset", "opened_at", "updated_at", "recovering_since", "resolved_at",
+          "acknowledged_at", "assigned_at", "manual_at")  # the last three: the incident log's
 
 
 def present(incident: dict[str, Any]) -> dict[str, Any]:
@@ -51,14 +54,23 @@ def present(incident: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def incident_summaries(state: str, service: str | None, limit: int) -> list[dict[str, Any]]:
+    """The listed incidents, newest first; `service` keeps those with a family in that service
+    (then each also carries `origin` and `impact`). The REST list and agent plans share it."""
+    if service:
+        rows = incidents.find_incidents(STATES if state == "all" else (state,), service=service, limit=limit)
+    else:
+        rows = incidents.list_incidents(None if state == "all" else state, limit)
+    return [present(r) for r in rows]
+
+
 @bp.get("/v1/incidents")
 @requires("read")
 def list_incidents():
     state = request.args.get("state", "all")
     if state not in (*STATES, "all"):
         raise ValidationFailed("bad state", {"state": [f"must be one of {', '.join((*STATES, 'all'))}"]})
-    rows = incidents.list_incidents(None if state == "all" else state, limit_arg())
-    return json_response({"incidents": [present(r) for r in rows]})
+    return json_response({"incidents": incident_summaries(state, request.args.get("service"), limit_arg())})
 
 
 @bp.get("/v1/incidents/<incident_id>")
@@ -69,4 +81,5 @@ def get_incident(incident_id: str):
         raise NotFound(f"no incident {incident_id}", {"incident_id": ["unknown"]})
     # Read live: an attached alert's status here is its current one (the evidence snapshot
     # holds it as last captured).
-    return json_response({**present(incident), "alerts": [present_alert(a) for a in alerts_for_incident(incident_id)]})
+    return json_response({**present(incident), "alerts": [present_alert(a) for a in alerts_for_incident(incident_id)],
+                          "notifications": [present_notification(n) for n in notifications_for(incident_id)]})

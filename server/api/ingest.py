@@ -6,6 +6,7 @@ import time
 
 from flask import Blueprint, current_app, request
 
+from server import metrics
 from server.auth import requires
 from server.errors import ValidationFailed, json_response
 from server.ingest.body import parse_json, read_body, require_json
@@ -29,6 +30,7 @@ def json_payload() -> object:
 @requires("ingest")
 def post_events():
     result = ingest_events(json_payload(), current_app.config["ONSET"], time.time())
+    metrics.ingested("events", result.accepted, len(result.rejected))
     return json_response(result.as_dict())
 
 
@@ -36,6 +38,7 @@ def post_events():
 @requires("ingest")
 def post_signals():
     result, records = ingest_signals(json_payload(), current_app.config["ONSET"], time.time())
+    metrics.ingested("signals", result.accepted, len(result.rejected))
     return json_response({**result.as_dict(), "signal_ids": [r.signal_id for r in records]})
 
 
@@ -43,6 +46,7 @@ def post_signals():
 @requires("ingest")
 def post_deploys():
     result, records = ingest_signals(json_payload(), current_app.config["ONSET"], time.time(), deploys=True)
+    metrics.ingested("deploys", result.accepted, len(result.rejected))
     return json_response({**result.as_dict(), "signal_ids": [r.signal_id for r in records]})
 
 

@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from server import metrics
 from server.api.overload import answer_transient_trouble_with_503
 from server.auth import requires
 from server.errors import UnsupportedMediaType
@@ -58,4 +59,6 @@ def post_traces():
                                    {"Content-Type": [f"got {mime or 'none'}"]})
     body = read_body(request.stream, request.headers.get("Content-Encoding"), settings.max_body_bytes)
     spans = spans_from_json(body) if mime == JSON_TYPE else spans_from_protobuf(body)
-    return export_response(mime, ingest_traces(spans, settings, time.time()))
+    result = ingest_traces(spans, settings, time.time())
+    metrics.ingested("spans", result.accepted, result.rejected)
+    return export_response(mime, result)

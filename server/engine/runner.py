@@ -14,8 +14,12 @@ import time
 import uuid
 from collections.abc import Callable
 
+from server import metrics
 from server.config import Settings
 from server.engine.tick import Engine
+from server.incidentlog.weekly import WeeklyDigests
+from server.janitor import Janitor
+from server.notify.worker import DeliveryWorker
 from server.store import db as store
 from server.store import lease
 
@@ -39,6 +43,11 @@ class EngineRunner:
         self._thread: threading.Thread | None = None
         self._leading = False
         self._advisory = False
+        self.janitor = Janitor(settings, clock)  # retention, from the leader's loop at its own cadence
+        self.digests = WeeklyDigests(settings)  # ONSET_DIGEST_WEEKLY: each finished week's digest, once
+        # Notifications go out from their own thread, and only while this engine leads.
+        self.delivery = DeliveryWorker(settings, self.holder, lambda: self._leading) \
+            if settings.notify_enabled else None
 
     # -- leadership ------------------------------------------------------------------------
     def _acquire(self, now: float) -> bool:
@@ -57,11 +66,18 @@ class EngineRunner:
                 log.warning("engine %s is no longer the leader", self.holder)
             self._leading = False
             return
+        self.engine.sentinel.engine_resumed(previous.last_tick_at, now, self.holder)  # sentinel_stale after a gap
         if not self._leading:
             log.info("engine %s leads", self.holder)
             self._leading = True
             self._replay(previous.last_tick_at, now)
-        self.engine.tick(now)
+        result = self.engine.tick(now)
+        metrics.engine_tick(result.duration_ms, result.committed)
+        if result.committed:
+            self.janitor.maybe_run(now)
+            self.digests.maybe_run(now)
+        if self.delivery is not None:
+            self.delivery.wake()
 
     def _replay(self, last_tick_at: float | None, now: float) -> None:
         # Replaying the stored hot window at past times rebuilds the state a live engine would
@@ -82,6 +98,8 @@ class EngineRunner:
 
     # -- thread ----------------------------------------------------------------------------
     def run_forever(self) -> None:
+        if self.delivery is not None:
+            self.delivery.start()
         interval = self.settings.tick_seconds
         while not self._stop.is_set():
             started = time.monotonic()
@@ -96,6 +114,8 @@ class EngineRunner:
         self._shutdown()
 
     def _shutdown(self) -> None:
+        if self.delivery is not None:
+            self.delivery.stop()
         try:
             if self._leading:
                 lease.release(self.holder)

@@ -25,6 +25,9 @@ from server.engine.nextchecks import next_checks
 from server.engine.origin import find_origin
 from server.evidence.capture import evidence_rows
 from server.evidence.subject import Subject
+from server.incidentlog.hook import IncidentLog
+from server.notify.hook import enqueue_notifications
+from server.sentinel.hook import Sentinel
 from server.store import alerts, counters, events, incidents, signals
 from server.store.events import bucket_of
 from server.store.incidents import NewIncident, OpenIncident, StateChange, TickWrites
@@ -81,6 +84,8 @@ class Engine:
         self.detect_settings = DetectSettings(settings.min_count, settings.lift, settings.min_error_rate)
         self.classify_settings = ClassifySettings(settings.change_lookback_seconds,
                                                   settings.runtime_lookback_seconds)
+        self.sentinel = Sentinel(settings, self.analyse, self._refresh, incident_id)
+        self.incident_log = IncidentLog(settings, self._refresh)
 
     # -- reading ---------------------------------------------------------------------------
     def _counts(self, family: Family, windows: Windows) -> WindowCounts:
@@ -178,14 +183,20 @@ class Engine:
         for inc in open_now:
             spiking = any(still[f].spiking for f in inc.families)
             transition = next_state(inc.state, spiking, inc.recovering_since, now,
-                                    self.settings.resolve_after_seconds)
+                                    self.settings.resolve_after_seconds, inc.manual)
             if transition is not None:
                 writes.changes.append(StateChange(inc.id, inc.state, transition.to_state, transition.reason, now))
             if transition is None or transition.to_state != "resolved":
                 self._refresh(inc, now, writes)
 
+        self.sentinel.run(now, writes)  # health alerts, and anomaly incidents on the same lifecycle
+        self.incident_log.run(now, writes)  # declared incidents, severity, follows, Onset's timeline entries
+        enqueue_notifications(writes, now)  # last: the outbox rows of every change above, same transaction
+
         duration_ms = (time.perf_counter() - started) * 1000
         committed = incidents.apply_tick(writes, self.holder, now, self.settings.lease_seconds, duration_ms)
+        if committed:
+            self.sentinel.committed()
         if not committed:
             log.warning("engine %s lost the lease; tick at %.3f discarded", self.holder, now)
         return TickResult(tuple(opened) if committed else (), tuple(writes.changes) if committed else (),

@@ -60,3 +60,19 @@ def parse_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ValidationFailed(f"malformed JSON: {exc}", {"body": ["malformed JSON"]}) from None
+
+
+def read_capped(stream: IO[bytes], max_bytes: int, chunk: int = 64 * 1024) -> bytes:
+    """Read a body (with or without a length) in chunks, refusing it (PayloadTooLarge) as soon as
+    it passes `max_bytes`: memory never holds more than `max_bytes` + one chunk of it."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        size += len(data)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"body exceeds {max_bytes} bytes", {"body": [f"larger than {max_bytes} bytes"]})
+        parts.append(data)
+    return b"".join(parts)

@@ -29,7 +29,8 @@ from server.ingest.fields import (
     encoded_size,
 )
 from server.store import db as store
-from server.store.events import EventRecord, insert_events
+from server.store.durations import duration_rows, write_durations
+from server.store.events import EventRecord, counter_rows, write_events
 from server.store.signals import SignalRecord, insert_signals, remember_version
 
 ID_PATTERN = re.compile(r"^[0-9A-Za-z_.:-]{1,64}\Z")  # \Z: "$" would let a trailing newline in
@@ -264,9 +265,12 @@ def ingest_events(payload: Any, settings: Settings, now: float) -> BatchResult:
     if not records:
         return BatchResult(0)
     versions = _new_versions(records)
+    counts = counter_rows(records, settings.bucket_seconds)  # before the write lock, not under it
+    durations = duration_rows(records, settings.bucket_seconds)  # the sentinel's latency histograms
     deploys: list[SignalRecord] = []
     with store.write_transaction():
-        insert_events(records, settings.bucket_seconds)
+        write_events(records, counts)
+        write_durations(durations)
         for (service, env, version), first_ts in versions.items():
             previous = remember_version(service, env, version, first_ts)
             if previous is not None:

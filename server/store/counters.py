@@ -83,3 +83,17 @@ def traffic_by_kind(services: Sequence[str], lo: float, hi: float) -> dict[tuple
         (*names, lo, hi),
     )
     return {(service, kind): int(n) for service, kind, n in rows}
+
+
+def service_traffic(lo: float, hi: float) -> list[dict[str, object]]:
+    """Per (service, env): `requests` and `errors` (request events) in [lo, hi) and
+    `last_seen`, the start of the newest bucket holding any event of it (any time).
+    Sorted by service, env. Services silent in [lo, hi) are listed with 0 requests."""
+    recent = {(s, e): (int(f), int(t)) for s, e, f, t in store.fetchall(
+        "SELECT service, env, COALESCE(SUM(CASE WHEN error_code <> '' THEN n ELSE 0 END), 0), COALESCE(SUM(n), 0)"
+        " FROM event_counts WHERE kind = 'request' AND bucket >= ? AND bucket < ? GROUP BY service, env",
+        (lo, hi))}
+    seen = store.fetchall("SELECT service, env, MAX(bucket) FROM event_counts GROUP BY service, env ORDER BY 1, 2")
+    return [{"service": service, "env": env, "errors": recent.get((service, env), (0, 0))[0],
+             "requests": recent.get((service, env), (0, 0))[1], "last_seen": float(last)}
+            for service, env, last in seen]

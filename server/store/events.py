@@ -99,8 +99,12 @@ def counter_rows(records: Iterable[EventRecord], bucket_seconds: float) -> list[
 
 
 def insert_events(records: Sequence[EventRecord], bucket_seconds: float) -> None:
-    """Insert events and bump their bucket counters. Call inside a write transaction."""
+    """Insert events and bump their bucket counters and duration histograms. Call inside a
+    write transaction."""
+    from server.store.durations import duration_rows, write_durations  # durations builds on this module
+
     write_events(records, counter_rows(records, bucket_seconds))
+    write_durations(duration_rows(records, bucket_seconds))
 
 
 def write_events(records: Sequence[EventRecord], counts: Sequence[tuple]) -> None:
@@ -111,11 +115,12 @@ def write_events(records: Sequence[EventRecord], counts: Sequence[tuple]) -> Non
         store.executemany(_UPSERT_COUNTS, counts)
         return
     cursor = store.db.cursor()
-    _insert_chunked(cursor, records, _EVENT_CHUNK, _INSERT_EVENTS_CHUNK, _INSERT_EVENTS)
-    _insert_chunked(cursor, counts, _COUNT_CHUNK, _UPSERT_COUNTS_CHUNK, _UPSERT_COUNTS)
+    insert_chunked(cursor, records, _EVENT_CHUNK, _INSERT_EVENTS_CHUNK, _INSERT_EVENTS)
+    insert_chunked(cursor, counts, _COUNT_CHUNK, _UPSERT_COUNTS_CHUNK, _UPSERT_COUNTS)
 
 
-def _insert_chunked(cursor, rows: Sequence[Sequence], chunk: int, chunk_sql: str, row_sql: str) -> None:
+def insert_chunked(cursor, rows: Sequence[Sequence], chunk: int, chunk_sql: str, row_sql: str) -> None:
+    """Rows in multi-row statements of `chunk` rows (`chunk_sql`), the rest one by one (`row_sql`)."""
     whole = len(rows) - len(rows) % chunk
     for lo in range(0, whole, chunk):
         cursor.execute(chunk_sql, [value for row in rows[lo:lo + chunk] for value in row])

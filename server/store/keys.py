@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from server.store import db as store
 
-SCOPES = ("ingest", "read", "respond", "admin")
+SCOPES = ("ingest", "read", "respond", "agent", "admin")
 PREFIX = "onk_"
 
 

@@ -18,6 +18,9 @@ from server.evidence.stored import StoredSnapshot, current_snapshots, stored_sna
 from server.timefmt import iso
 from server.triage.canonical import evidence_fingerprint, report_hash
 from server.triage.instrumentation import instrumentation_warnings
+from server.triage.measurement import headline as measured_headline
+from server.triage.measurement import measurement_of
+from server.triage.response import declared_summary, response_of, severity_of
 
 SCHEMA = "triage.v1"
 
@@ -107,6 +110,7 @@ def _alerts(snap: StoredSnapshot) -> dict[str, Any]:
 def _similar(snap: StoredSnapshot) -> dict[str, Any]:
     items = [{"id": s["id"], "state": s.get("state"), "onset": iso(s.get("onset")), "cause": s.get("cause"),
               "confidence": s.get("confidence"), "family": s.get("family"), "match": s.get("match"),
+              "score": s.get("score"), "reason": s.get("reason"),
               "evidence": f"incident:{s['id']}"} for s in snap.content.get("items") or []]
     return {**_status(snap), "items": items, "items_left_out": snap.content.get("items_left_out", 0)}
 
@@ -122,7 +126,8 @@ def _extra_checks(cause: str, where: Mapping[str, Any], similar: Mapping[str, An
                        "evidence": where["evidence"][:2]})
     if similar["items"]:
         past = similar["items"][0]
-        match = "the same failing family" if past["match"] == "same_family" else "the same origin and cause"
+        match = {"same_family": "the same failing family", "similar_message": "a similar error message"}.get(
+            past["match"], "the same origin and cause")
         if past["state"] in ("active", "recovering"):
             text = f"{past['id']} ({match}) is still {past['state']}: work the two together"
         else:
@@ -194,6 +199,8 @@ def build_report(incident: Mapping[str, Any], snapshots: Mapping[tuple[str, str]
         "schema": SCHEMA,
         "incident": _incident(incident, families),
         "summary": _summary(incident, cause, where, how_bad, changed),
+        "severity": severity_of(incident),
+        "response": response_of(incident),
         "cause": cause,
         "where_it_started": where,
         "how_bad": how_bad,
@@ -215,5 +222,16 @@ def build_report(incident: Mapping[str, Any], snapshots: Mapping[tuple[str, str]
             "snapshots": {kind: {"phase": s.phase, "captured_at": iso(s.captured_at)} for kind, s in current.items()},
         },
     }
+    measured = measurement_of(incident)
+    if measured is not None:
+        # A latency or traffic incident: its report says what was measured, and its summary
+        # leads with that rather than with failed requests.
+        report["measurement"] = measured
+        lead = {"resolved": "Resolved: ", "recovering": "Recovering: "}.get(incident["state"], "")
+        report["summary"] = (f"{lead}{measured_headline(measured)} since {iso(incident['onset'])}; likely cause:"
+                             f" {_cause_phrase(cause, where, changed)} ({cause['confidence']} confidence).")
+    if report["response"]["declared"]:
+        report["summary"] = declared_summary(incident, report["response"], how_bad["requests"],
+                                             _cause_phrase(cause, where, changed), cause["confidence"])
     report["report_hash"] = report_hash(report)
     return report

@@ -10,9 +10,14 @@ from server.auth import forget_cached_keys, grants
 from server.store import db, keys
 from tests.support.error_shape import assert_error_shape
 
-PUBLIC = {"static", "health.livez", "health.readyz"}
+PUBLIC = {"static", "health.livez", "health.readyz",
+          # The dashboard's sign-in page and the CSS and scripts it needs cannot ask for a session.
+          "dashboard.sign_in_page", "dashboard.static"}
+# The dashboard authenticates by session cookie, not bearer key: it redirects to its sign-in
+# page instead of answering 401 JSON. tests/dashboard/test_security.py walks its routes.
+SESSION_AUTHENTICATED = "dashboard."
 # A key that lacks each scope (nothing implies admin except admin itself).
-LACKING = {"ingest": "read", "read": "ingest", "respond": "read", "admin": "respond"}
+LACKING = {"ingest": "read", "read": "ingest", "respond": "read", "agent": "respond", "admin": "respond"}
 EVENT = [{"service": "checkout", "step": "POST /checkout"}]
 
 
@@ -21,7 +26,7 @@ def guarded_requests(app) -> list[tuple[str, str, str]]:
     adapter = app.url_map.bind("localhost")
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC:
+        if rule.endpoint in PUBLIC or rule.endpoint.startswith(SESSION_AUTHENTICATED):
             continue
         view = app.view_functions[rule.endpoint]
         scope = getattr(view, "required_scope", None)
@@ -146,3 +151,45 @@ def test_scope_implications_over_http(client, auth, scope, can_ingest, can_read)
     assert posted.status_code == (200 if can_ingest else 403)
     for path in ("/v1/signals", "/v1/incidents"):
         assert client.get(path, headers=headers).status_code == (200 if can_read else 403)
+
+
+# The incident log's routes (docs/incident-log.md) and the role each needs: `read` sees;
+# `respond` writes the timeline, declares, acks, assigns, resolves, adds follow-ups and
+# artifacts; `admin` manages the service catalog (as it manages keys and channels).
+INCIDENT_LOG_SCOPES = {
+    ("POST", "/v1/incidents"): "respond",
+    ("GET", "/v1/incidents/x/timeline"): "read",
+    ("POST", "/v1/incidents/x/timeline"): "respond",
+    ("GET", "/v1/incidents/x/similar"): "read",
+    ("GET", "/v1/incidents/x/postmortem"): "read",
+    ("GET", "/v1/incidents/x/followups"): "read",
+    ("POST", "/v1/incidents/x/followups"): "respond",
+    ("GET", "/v1/followups"): "read",
+    ("PATCH", "/v1/followups/x"): "respond",
+    ("GET", "/v1/gate"): "read",
+    ("GET", "/v1/incidents/x/artifacts"): "read",
+    ("POST", "/v1/incidents/x/artifacts"): "respond",
+    ("GET", "/v1/incidents/x/artifacts/x"): "read",
+    ("GET", "/v1/services"): "read",
+    ("GET", "/v1/services/x"): "read",
+    ("PUT", "/v1/services/x"): "admin",
+    ("DELETE", "/v1/services/x"): "admin",
+    ("GET", "/v1/digests/x"): "read",
+    ("GET", "/v1/channels"): "admin",
+    ("POST", "/v1/channels"): "admin",
+}
+
+
+def test_each_incident_log_route_needs_the_scope_of_its_role(app):
+    declared = {(method, url): scope for method, url, scope in guarded_requests(app)}
+    wrong = {route: (declared.get(route), scope) for route, scope in INCIDENT_LOG_SCOPES.items()
+             if declared.get(route) != scope}
+    assert wrong == {}, "route: (declared, expected)"
+
+
+def test_a_read_key_gets_403_on_every_incident_log_write_and_a_respond_key_gets_past(client, auth):
+    for (method, url), scope in INCIDENT_LOG_SCOPES.items():
+        if scope != "respond":
+            continue
+        assert_error_shape(client.open(url, method=method, headers=auth("read")), 403, "scope")
+        assert client.open(url, method=method, headers=auth("respond")).status_code not in (401, 403), (method, url)

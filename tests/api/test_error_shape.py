@@ -166,6 +166,48 @@ BAD_REQUESTS = {
                                                                    **{"Content-Encoding": "br"}), 415,
                                     "Content-Encoding"),
     "traces-wrong-method": ("GET", "/v1/traces", {}, 405, None),
+    # POST/GET/DELETE /v1/channels
+    "channels-not-an-object": ("POST", "/v1/channels", post_json([]), 400, "body"),
+    "channels-unknown-type": ("POST", "/v1/channels", post_json({"type": "sms", "url": "https://x.test"}), 400, "type"),
+    "channels-slack-without-url": ("POST", "/v1/channels", post_json({"type": "slack"}), 400, "url"),
+    "channels-not-http": ("POST", "/v1/channels", post_json({"type": "webhook", "url": "ftp://x.test/"}), 400, "url"),
+    "channels-pagerduty-without-key": ("POST", "/v1/channels", post_json({"type": "pagerduty"}), 400, "routing_key"),
+    "channels-secret-on-slack": ("POST", "/v1/channels", post_json({"type": "slack", "url": "https://x.test",
+                                                                   "secret": "s"}), 400, "secret"),
+    "channels-unknown-field": ("POST", "/v1/channels", post_json({"type": "slack", "url": "https://x.test",
+                                                                 "colour": "red"}), 400, "colour"),
+    "channels-unknown-rule-field": ("POST", "/v1/channels", post_json({"type": "slack", "url": "https://x.test",
+                                                                      "rules": [{"weather": "x"}]}), 400, "rules"),
+    "channels-unknown-event": ("POST", "/v1/channels", post_json({"type": "slack", "url": "https://x.test",
+                                                                 "rules": [{"events": "exploded"}]}), 400, "rules"),
+    "channels-unknown-id": ("DELETE", "/v1/channels/chn_nope", {}, 404, "channel_id"),
+    "channels-unknown-id-get": ("GET", "/v1/channels/chn_nope", {}, 404, "channel_id"),
+    # GET /v1/notifications
+    "notifications-bad-state": ("GET", "/v1/notifications?state=lost", {}, 400, "state"),
+    "notifications-bad-limit": ("GET", "/v1/notifications?limit=0", {}, 400, "limit"),
+    # /v1/health/...
+    "health-bad-state": ("GET", "/v1/health/alerts?state=open", {}, 400, "state"),
+    "health-unknown-alert": ("GET", "/v1/health/alerts/hal_nope", {}, 404, "alert_id"),
+    "health-action-unconfirmed": ("POST", "/v1/health/alerts/hal_nope/action", post_json({}), 400, "confirm"),
+    "health-action-unknown-alert": ("POST", "/v1/health/alerts/hal_nope/action", post_json({"confirm": True}),
+                                    404, "alert_id"),
+    "health-action-unknown-key": ("PUT", "/v1/health/actions/nope", post_json({"label": "x", "url": "https://x.test"}),
+                                  400, "key"),
+    "health-action-bad-url": ("PUT", "/v1/health/actions/service_silent",
+                              post_json({"label": "x", "url": "javascript:alert(1)"}), 400, "url"),
+    "health-action-missing-label": ("PUT", "/v1/health/actions/service_silent", post_json({"url": "https://x.test"}),
+                                    400, "label"),
+    "health-action-remove-unknown": ("DELETE", "/v1/health/actions/service_silent", {}, 404, "key"),
+    # POST /v1/heartbeats
+    "heartbeats-not-an-object": ("POST", "/v1/heartbeats", post_json([]), 400, "body"),
+    "heartbeats-missing-source": ("POST", "/v1/heartbeats", post_json({"interval_s": 30}), 400, "source"),
+    "heartbeats-zero-interval": ("POST", "/v1/heartbeats", post_json({"source": "etl", "interval_s": 0}), 400,
+                                 "interval_s"),
+    "heartbeats-boolean-interval": ("POST", "/v1/heartbeats", post_json({"source": "etl", "interval_s": True}), 400,
+                                    "interval_s"),
+    "heartbeats-bad-source": ("POST", "/v1/heartbeats", post_json({"source": "a b", "interval_s": 5}), 400, "source"),
+    "heartbeats-after-itself": ("POST", "/v1/heartbeats", post_json({"source": "etl", "interval_s": 5,
+                                                                    "after": "etl"}), 400, "after"),
     # routing
     "unknown-route": ("GET", "/v1/nothing-here", {}, 404, None),
     "unknown-route-post": ("POST", "/v1/event", post_json([]), 404, None),
@@ -177,11 +219,12 @@ BAD_REQUESTS = {
 
 
 FAMILIES = ("events", "signals", "deploys", "signals-query", "incident", "alerts", "alerts-query", "traces",
-            "routing")
+            "channels", "notifications", "health", "heartbeats", "routing")
 
 
 def family_of(case: str) -> str:
-    for family in ("signals-query", "alerts-query", "incident", "events", "signals", "deploys", "alerts", "traces"):
+    for family in ("signals-query", "alerts-query", "incident", "events", "signals", "deploys", "alerts", "traces",
+                   "channels", "notifications", "heartbeats", "health"):
         if case.startswith(family):
             return family
     return "routing"

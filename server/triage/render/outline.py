@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.timefmt import duration
+from server.triage import measurement
 from server.triage.render import phrases
 
 
@@ -117,10 +118,23 @@ def _similar(report: Mapping[str, Any]) -> Section:
     return section
 
 
+def _response(report: Mapping[str, Any]) -> Section:
+    section = Section("response", "Who is on it")
+    severity = phrases.severity_line(report.get("severity") or {})
+    if severity:
+        section.lines.append(Line(severity))
+    section.lines += [Line(text, (), _safe_link(link)) for text, link in phrases.response_lines(report["response"])]
+    return section
+
+
 def outline(report: Mapping[str, Any]) -> list[Section]:
     """Every section of the report, in reading order; empty instrumentation is left out."""
-    sections = [Section("summary", "Summary", lines=[Line(report["summary"])]), _cause(report), _where(report),
+    people = [_response(report)] if report.get("response") else []
+    sections = [Section("summary", "Summary", lines=[Line(report["summary"])]), *people, _cause(report), _where(report),
                 _how_bad(report), _what_changed(report), _alerts(report), _similar(report)]
+    if report.get("measurement"):
+        sections.insert(1, Section("measurement", measurement.TITLE,
+                                   lines=[Line(text) for text in measurement.lines(report["measurement"])]))
     sections.append(Section("next_checks", phrases.SECTION_TITLES["next_checks"], numbered=True,
                             lines=[Line(c["text"], tuple(c["evidence"])) for c in report["next_checks"]]))
     if report["instrumentation"]:

@@ -35,7 +35,49 @@ def status_note(section: Mapping[str, Any]) -> str | None:
 def headline(report: Mapping[str, Any]) -> str:
     inc = report["incident"]
     fam = inc["family"]
-    return f"{inc['id']} {inc['state']}: {fam['service']} {fam['step']} {fam['error_code']} ({fam['env']})"
+    severity = (report.get("severity") or {}).get("level")
+    return (f"{inc['id']} {inc['state']}{f' {severity}' if severity else ''}: {fam['service']} {fam['step']}"
+            f" {fam['error_code']} ({fam['env']})")
+
+
+def severity_line(severity: Mapping[str, Any]) -> str | None:
+    """`severity P1 (derived: error rate 100.0% reaches P1 ...)` / `(set by alice: ...)`."""
+    if not severity.get("level"):
+        return None
+    how = f"set by {severity.get('set_by') or 'hand'}" if severity.get("source") == "manual" else "derived"
+    return f"severity {severity['level']} ({how}: {severity.get('reason') or 'no reason given'})"
+
+
+def response_lines(response: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """Who is on it, as (text, http(s) link or None): acknowledged, assignee, owner and runbook,
+    declared, a person's decision on the state, the incident this one follows."""
+    lines: list[tuple[str, str | None]] = []
+    declared = response.get("declared")
+    if declared:
+        lines.append((f"declared by {declared['by']}: {declared.get('title')}", None))
+        if declared.get("note"):
+            lines.append((declared["note"], None))
+    ack = response.get("acknowledged_by")
+    lines.append((f"acknowledged by {ack} at {response.get('acknowledged_at')}" if ack else "not acknowledged yet",
+                  None))
+    lines.append((f"assigned to {response['assignee']}" if response.get("assignee") else "nobody assigned", None))
+    owner = response.get("owner")
+    if owner:
+        facts = [f"team {owner['team']}" if owner.get("team") else "no team named",
+                 f"channel {owner['channel']}" if owner.get("channel") else None]
+        lines.append((f"owner of {owner['service']}: " + ", ".join(f for f in facts if f), None))
+        if owner.get("runbook_url"):
+            lines.append((f"runbook: {owner['runbook_url']}", owner["runbook_url"]))
+    else:
+        lines.append(("owner unknown: no catalog entry for the service (onset services set)", None))
+    manual = response.get("manual")
+    if manual:
+        what = "resolved by hand" if manual["state"] == "resolved" else "reopened"
+        pending = "" if manual.get("applied") else " (the engine applies it at its next tick)"
+        lines.append((f"{what} by {manual.get('by')}: {manual.get('reason') or 'no reason given'}{pending}", None))
+    if response.get("follows"):
+        lines.append((f"follows {response['follows']}: resolved by hand before this failure came back", None))
+    return lines
 
 
 def cause_line(cause: Mapping[str, Any]) -> str:
@@ -116,9 +158,14 @@ def change_line(item: Mapping[str, Any]) -> str:
     return f"{role}{item['summary']}{extra}"
 
 
+MATCHES = {"same_family": "same family", "same_origin_and_cause": "same origin and cause",
+           "similar_message": "similar error messages"}
+
+
 def similar_line(item: Mapping[str, Any]) -> str:
-    match = "same family" if item.get("match") == "same_family" else "same origin and cause"
-    return f"{item['id']}: {item['family']}, {item['state']}, cause {item['cause']}, onset {item['onset']} ({match})"
+    why = (f"score {item['score']:.2f}: {item['reason']}" if item.get("reason") and item.get("score") is not None
+           else MATCHES.get(item.get("match") or "", "same origin and cause"))
+    return f"{item['id']}: {item['family']}, {item['state']}, cause {item['cause']}, onset {item['onset']} ({why})"
 
 
 def left_out_suffix(n: int, what: str) -> str:
