@@ -220,6 +220,13 @@ class Engine:
         """Re-analyse an open incident: late signals (a deploy reported after the fact, with a
         time before the onset) can change its cause."""
         cause, doc = self.analyse(inc.primary, sorted(inc.families), inc.onset, now)
+        at_origin = primary_family(sorted(inc.families), doc["origin"], inc.primary)
+        if at_origin != inc.primary:
+            # The origin's family joined after opening (its errors crossed the threshold a tick
+            # later than the edge's): the incident is named after where the failure starts.
+            writes.primaries.append((inc.id, at_origin))
+            inc.primary = at_origin
+            cause, doc = self.analyse(inc.primary, sorted(inc.families), inc.onset, now)
         doc["detection"] = inc.analysis.get("detection", {})
         if doc != inc.analysis or cause.kind != inc.cause or cause.confidence != inc.confidence:
             writes.analyses.append((inc.id, cause.kind, cause.confidence, doc))

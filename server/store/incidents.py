@@ -72,10 +72,11 @@ class TickWrites:
     severities: list[tuple[str, str, str, float]] = field(default_factory=list)  # id, P1..P4, reason, at (derived)
     follows: list[tuple[str, str]] = field(default_factory=list)  # new incident id, the one resolved by hand
     timeline: list[TimelineEntry] = field(default_factory=list)  # what Onset records of itself
+    primaries: list[tuple[str, Family]] = field(default_factory=list)  # id, the family now at its origin
 
     def __bool__(self) -> bool:
         return bool(self.new or self.joins or self.changes or self.analyses or self.snapshots or self.health
-                    or self.notifications or self.severities or self.follows or self.timeline)
+                    or self.notifications or self.severities or self.follows or self.timeline or self.primaries)
 
 
 def _dumps(value: Any) -> str:
@@ -156,6 +157,9 @@ def apply_tick(writes: TickWrites, holder: str, now: float, ttl: float, tick_ms:
                 "UPDATE incidents SET cause = ?, confidence = ?, analysis = ?, updated_at = ? WHERE id = ?",
                 (cause, confidence, _dumps(analysis), now, incident_id),
             )
+        for incident_id, family in writes.primaries:
+            store.execute("UPDATE incidents SET service = ?, env = ?, step = ?, error_code = ? WHERE id = ?",
+                          (*family, incident_id))
         for incident_id, kind, phase, captured_at, snapshot in writes.snapshots:
             store.execute(
                 "INSERT INTO incident_evidence (incident_id, kind, phase, captured_at, snapshot)"

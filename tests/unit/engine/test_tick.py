@@ -193,6 +193,26 @@ def test_family_spiking_later_in_shared_traces_joins_the_open_incident(store, en
     assert families == {"checkout", "payment"}
 
 
+def test_incident_takes_the_name_of_the_origin_family_that_joins_after_opening(store, engine):
+    gateway = family("gateway", "POST /api/orders", "E502")
+    payment = family("payment", "POST /charge", "E500")
+    insert(store, steady(gateway, T0 - 600, T0 + 120, errors=0) + steady(payment, T0 - 600, T0 + 120, errors=0))
+    traces = [f"tr{i}" for i in range(10)]
+    # The edge fails first (in these traces payment's spans are children of the gateway's)...
+    insert(store, [event(T0 + 2 + i * 0.1, "gateway", gateway.step, error_code="E502", trace_id=traces[i % 10],
+                         span_id=f"g{i}") for i in range(10)])
+    [incident_id] = run(engine, T0, T0 + 10)
+    assert incident_store.get_incident(incident_id)["service"] == "gateway"
+    # ...then payment's failures, deeper in the same traces, cross the threshold and join.
+    insert(store, [event(T0 + 22 + i * 0.1, "payment", payment.step, error_code="E500", trace_id=traces[i % 10],
+                         span_id=f"p{i}", parent_span_id=f"g{i % 10}") for i in range(10)])
+    run(engine, T0 + 20, T0 + 40)
+    incident = incident_store.get_incident(incident_id)
+    assert incident["analysis"]["origin"]["service"] == "payment"
+    assert (incident["service"], incident["step"], incident["error_code"]) == ("payment", "POST /charge", "E500")
+    assert incident["id"] == incident_id  # the id stays: it names the incident, not its family
+
+
 # -- lifecycle ------------------------------------------------------------------------------
 
 def test_incident_goes_active_recovering_resolved_after_the_quiet_period(history, engine):
