@@ -133,7 +133,8 @@ def test_a_server_that_stops_answering_turns_the_page_red_not_blank(browser, tmp
         expect(page.locator("#connection-trouble")).to_be_hidden()
         alone.stop()
         banner = page.locator("#connection-trouble")
-        expect(banner).to_be_visible(timeout=8_000)  # the next poll fails
+        # The next poll (every 3 s) fails; on a loaded 2-core CI machine a poll can run late.
+        expect(banner).to_be_visible(timeout=20_000)
         expect(banner).to_contain_text("Lost contact with the Onset server")
         expect(page.get_by_role("heading", name="Open")).to_be_visible()  # the last list stays up
         context.close()
