@@ -121,6 +121,16 @@ class Shop:
         for service in self.services.values():
             self._wait_healthy(service, timeout)
 
+    def stop_service(self, name: str) -> None:
+        """Stop one service's process, as an outage would; the others keep running."""
+        self.services[name].stop()
+
+    def restart_service(self, name: str, timeout: float = 30.0) -> None:
+        """Start a stopped service again on its port, with its version."""
+        old = self.services[name]
+        self.services[name] = self._spawn(name, old.port, old.version)
+        self._wait_healthy(self.services[name], timeout)
+
     def _wait_healthy(self, service: ServiceProcess, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -17,7 +17,9 @@ import time
 import orjson
 import pytest
 
-from tests.support.live import FAST, ONSET, LiveServer
+from demo.shop import Shop
+from demo.traffic import Traffic as ShopTraffic
+from tests.support.live import ADMIN_KEY, FAST, ONSET, LiveServer
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -150,5 +152,40 @@ def test_a_killed_engine_fails_readiness_and_the_next_one_raises_and_clears_sent
         assert receiver.events() == [(stale["id"], "raised"), (stale["id"], "cleared")]
     finally:
         engine.stop()
+        server.stop()
+        receiver.stop()
+
+
+def test_stopping_the_demo_shops_payment_service_raises_service_silent_and_clears_when_it_returns(tmp_path):
+    receiver = Receiver().start()
+    server = LiveServer(tmp_path / "data", env=SENTINEL).start()
+    shop = Shop(server.url, ADMIN_KEY, "production", tmp_path / "shop")
+    traffic = None
+    try:
+        cli(server, "channels", "add", "webhook", "--url", receiver.url)
+        shop.start()
+        traffic = ShopTraffic(shop.gateway_url, rate=20).start()
+        time.sleep((3 + 1) * WINDOW + 1)  # a steady baseline for every service
+        stopped_at = time.time()
+        shop.stop_service("payment")
+        [alert] = wait_until(lambda: [a for a in health_alerts(server, "active", "service_silent")
+                                      if a["scope"].startswith("service:payment@")], 4 * WINDOW,
+                             "service_silent was never raised for payment")
+        raised_at = time.mktime(time.strptime(alert["raised_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        assert raised_at - stopped_at <= 2 * WINDOW + 1  # within two windows (+ the SDK's last flush)
+        health = {s["service"]: s["health"] for s in server.get("/v1/health/services").json()["services"]}
+        assert health["payment"] == "critical"
+        receiver.wait_for(lambda r: (alert["id"], "raised") in r.events(), timeout=10)
+
+        shop.restart_service("payment")
+        wait_until(lambda: [a for a in health_alerts(server, "cleared", "service_silent") if a["id"] == alert["id"]],
+                   4 * WINDOW, "service_silent never cleared")
+        receiver.wait_for(lambda r: (alert["id"], "cleared") in r.events(), timeout=10)
+        about_payment = [e for e in receiver.events() if e[0] == alert["id"]]
+        assert about_payment == [(alert["id"], "raised"), (alert["id"], "cleared")]  # once each
+    finally:
+        if traffic is not None:
+            traffic.stop()
+        shop.stop()
         server.stop()
         receiver.stop()
