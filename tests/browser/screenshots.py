@@ -20,8 +20,10 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser import chromium
-from tests.browser.scene import HealthyTraffic, active_incidents, card_processor_timeouts, wait_for
+from tests.browser.scene import active_incidents, card_processor_timeouts
 from tests.support.live import ADMIN_KEY, ROOT, LiveServer
+from tests.support.live import wait_until as wait_for
+from tests.support.triage_traffic import HealthyTraffic
 
 RESOLVE_AFTER = 6
 

@@ -9,8 +9,10 @@ import re
 import pytest
 
 from tests.browser import chromium
-from tests.browser.scene import HealthyTraffic, active_incidents, card_processor_timeouts, wait_for
+from tests.browser.scene import active_incidents, card_processor_timeouts
 from tests.support.live import ADMIN_KEY, LiveServer
+from tests.support.live import wait_until as wait_for
+from tests.support.triage_traffic import HealthyTraffic
 
 pytestmark = pytest.mark.slow
 

@@ -21,6 +21,7 @@ import requests
 
 from tests.conftest import IN_CI
 from tests.support.live import ONSET, LiveServer, free_port
+from tests.support.live import wait_until as _wait
 
 pytestmark = pytest.mark.slow
 
@@ -37,15 +38,6 @@ def alertmanager_binary() -> str:
         pytest.skip(message)
     return BINARY
 
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _events(n: int, error_code: str | None = None) -> list[dict]:

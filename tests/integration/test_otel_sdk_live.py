@@ -22,18 +22,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tests.support.alert_payloads import OTLP
 from tests.support.live import ADMIN_KEY, LiveServer
+from tests.support.live import wait_until as _wait
 
 pytestmark = pytest.mark.slow
 
-
-def _wait(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Shop:

@@ -19,7 +19,7 @@ import pytest
 
 from demo.shop import Shop
 from demo.traffic import Traffic as ShopTraffic
-from tests.support.live import ADMIN_KEY, FAST, ONSET, LiveServer
+from tests.support.live import ADMIN_KEY, FAST, ONSET, LiveServer, wait_until
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -69,15 +69,6 @@ def health_alerts(server: LiveServer, state: str = "all", key: str | None = None
     found = server.get("/v1/health/alerts", state=state).json()["health_alerts"]  # (LiveServer.get's `key` is the API key)
     return [a for a in found if key is None or a["key"] == key]
 
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise TimeoutError(what)
 
 
 def test_a_stopped_service_is_silent_within_two_windows_notified_once_and_cleared_once(tmp_path, db_url):

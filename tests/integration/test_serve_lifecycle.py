@@ -18,6 +18,7 @@ import pytest
 from server.store import db as store
 from server.store.db import close_database, open_database
 from tests.support.live import ONSET, LiveServer
+from tests.support.live import wait_until as _wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -60,15 +61,6 @@ def _cli_incidents(server: LiveServer, state: str = "all") -> list[dict]:
                          capture_output=True, text=True, timeout=30, check=True)
     return json.loads(out.stdout)["incidents"]
 
-
-def _wait_for(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ give the same bytes and the same hash; `onset explain` tells a request's story."
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 
 import orjson
 import pytest
 
 from tests.support.live import ONSET, LiveServer
-from tests.support.triage_traffic import Fault, request
+from tests.support.live import wait_until as wait_for
+from tests.support.triage_traffic import Fault, HealthyTraffic, request
 
 pytestmark = pytest.mark.slow
 
@@ -20,39 +20,6 @@ def onset(server: LiveServer, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([ONSET, *args], env={**server.env, "NO_COLOR": "1"}, capture_output=True, timeout=30)
 
 
-class HealthyTraffic:
-    """Requests through gateway → checkout → payment → card-processor, 40 a second."""
-
-    def __init__(self, server: LiveServer):
-        self.server, self.stop, self.n = server, threading.Event(), 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            events = []
-            for _ in range(4):
-                events += request(f"ok{self.n}", time.time(), user=f"u{self.n % 9}")
-                self.n += 1
-            assert self.server.post("/v1/events", events).status_code == 200
-            self.stop.wait(0.1)
-
-    def __enter__(self) -> HealthyTraffic:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(5)
-
-
-def wait_for(predicate, timeout: float):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -27,6 +27,18 @@ FAST = {
 }
 
 
+def wait_until(predicate, timeout: float, what: str = "the condition", interval: float = 0.2):
+    """Poll `predicate` until it returns something truthy, and return that; fail the test
+    naming `what` when `timeout` seconds pass first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

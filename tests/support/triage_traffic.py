@@ -9,6 +9,8 @@ incident it opened. The same payloads can be POSTed to a live server.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -167,3 +169,28 @@ def play(settings: Settings, engine: Engine, fault: Fault, *, at: float = T0,
     opened = tick_until(engine, at + 10, at + 30)
     assert len(opened) == 1, (opened, incidents.list_incidents())
     return Played(opened[0], at + 5, found)
+
+
+class HealthyTraffic:
+    """Requests through gateway → checkout → payment → card-processor, 40 a second."""
+
+    def __init__(self, server: Any):  # a tests.support.live.LiveServer
+        self.server, self.stop, self.n = server, threading.Event(), 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            events = []
+            for _ in range(4):
+                events += request(f"ok{self.n}", time.time(), user=f"u{self.n % 9}")
+                self.n += 1
+            assert self.server.post("/v1/events", events).status_code == 200
+            self.stop.wait(0.1)
+
+    def __enter__(self) -> HealthyTraffic:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(5)
